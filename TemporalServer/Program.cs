@@ -70,3 +70,6 @@ await using (server)
 }
 
 return 0;
+
+/// <summary>The server command; internal so it does not clash with the gateway's public Program in assemblies that reference both.</summary>
+internal sealed partial class Program;
