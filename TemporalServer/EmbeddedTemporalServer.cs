@@ -43,7 +43,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
-        var engine = new TemporalEngine(options.TimeSkipping, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
+        var engine = new TemporalEngine(options.TimeSkipping, options.AutoTimeSkipping, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);

@@ -17,6 +17,9 @@ public sealed class EmbeddedTemporalServerOptions
     /// </summary>
     public bool TimeSkipping { get; set; }
 
+    /// <summary>Gets or sets when a time-skipping server moves its clock by itself (see <see cref="AutoTimeSkipping"/>).</summary>
+    public AutoTimeSkipping AutoTimeSkipping { get; set; } = AutoTimeSkipping.WhileAwaitingResult;
+
     /// <summary>Gets or sets the namespaces that exist from the start.</summary>
     public IReadOnlyList<string> Namespaces { get; set; } = ["default"];
 

@@ -252,7 +252,34 @@ internal sealed partial class TemporalEngine
             }
 
             var remaining = waitUntil - DateTime.UtcNow;
-            if (remaining <= TimeSpan.Zero || !await WaitAsync(changed, remaining, cancellationToken))
+            var awaitingResult = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent;
+            bool changedInTime;
+            if (awaitingResult)
+            {
+                lock (_gate)
+                {
+                    _resultWaiters++;
+                }
+
+                PokeClock();
+            }
+
+            try
+            {
+                changedInTime = remaining > TimeSpan.Zero && await WaitAsync(changed, remaining, cancellationToken);
+            }
+            finally
+            {
+                if (awaitingResult)
+                {
+                    lock (_gate)
+                    {
+                        _resultWaiters--;
+                    }
+                }
+            }
+
+            if (!changedInTime)
             {
                 // A long poll that times out hands back its position so the caller can poll again.
                 return new GetWorkflowExecutionHistoryResponse

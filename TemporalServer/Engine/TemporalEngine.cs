@@ -32,14 +32,17 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     private readonly Queue<Action> _deferred = new();
     private readonly Dictionary<HistoryEvent, Action<long>> _bufferedCallbacks = new(ReferenceEqualityComparer.Instance);
     private readonly Task _clockLoop;
+    private readonly AutoTimeSkipping _autoSkipping;
     private TaskCompletionSource _clockWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeSpan _offset;
     private DateTimeOffset _lastNow;
     private long _timerSequence;
+    private int _resultWaiters;
 
-    public TemporalEngine(bool timeSkipping, IEnumerable<string> namespaces, ILogger logger)
+    public TemporalEngine(bool timeSkipping, AutoTimeSkipping autoSkipping, IEnumerable<string> namespaces, ILogger logger)
     {
         TimeSkipping = timeSkipping;
+        _autoSkipping = autoSkipping;
         _logger = logger;
         foreach (var ns in namespaces)
         {
@@ -252,7 +255,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                 {
                     wait = Timeout.InfiniteTimeSpan;
                 }
-                else if (TimeSkipping && IsIdle())
+                else if (TimeSkipping && MaySkipNow() && IsIdle())
                 {
                     // Nothing can happen before the next timer: jump the clock to it.
                     var gap = _timers.Min.Due - NowLocked();
@@ -290,6 +293,13 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
             }
         }
     }
+
+    private bool MaySkipNow() => _autoSkipping switch
+    {
+        AutoTimeSkipping.WheneverIdle => true,
+        AutoTimeSkipping.WhileAwaitingResult => _resultWaiters > 0,
+        _ => false,
+    };
 
     /// <summary>
     /// True when no workflow or activity task is outstanding: nothing queued for a live poller and nothing dispatched and
