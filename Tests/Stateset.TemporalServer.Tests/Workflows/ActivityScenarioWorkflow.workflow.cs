@@ -10,7 +10,8 @@ public sealed record ActivityScenario(
     double StartToCloseSeconds = 30,
     double HeartbeatSeconds = 0,
     double ScheduleToCloseSeconds = 0,
-    string[]? NonRetryableErrorTypes = null);
+    string[]? NonRetryableErrorTypes = null,
+    string? ActivityId = null);
 
 /// <summary>Runs one activity, chosen by name, with the retry policy and timeouts the scenario gives.</summary>
 [Workflow]
@@ -21,6 +22,7 @@ public sealed class ActivityScenarioWorkflow
     {
         var options = new ActivityOptions
         {
+            ActivityId = scenario.ActivityId,
             StartToCloseTimeout = TimeSpan.FromSeconds(scenario.StartToCloseSeconds),
             RetryPolicy = new RetryPolicy
             {
