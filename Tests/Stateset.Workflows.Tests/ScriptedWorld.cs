@@ -32,6 +32,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
 
     public int RefundCallbacksPerRefund { get; set; } = 1;
 
+    public bool FailRender { get; set; }
+
+    /// <summary>Gets or sets how many rate-shopping attempts fail as if every carrier were down.</summary>
+    public int CarrierOutageAttempts { get; set; }
+
     public bool ReturnEligible { get; set; } = true;
 
     public decimal ReturnUnitPrice { get; set; } = 50m;
@@ -202,6 +207,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     public Task<Rate> ShopRatesAsync(ShopRatesInput input)
     {
         Record("ShopRates");
+        if (ActivityExecutionContext.Current.Info.Attempt <= CarrierOutageAttempts)
+        {
+            throw new ApplicationFailureException("Every carrier is unavailable", ShippingFailures.CarriersUnavailable);
+        }
+
         return Task.FromResult(new Rate("ridgeline", "GROUND", input.Level, 9.95m, "USD", 4));
     }
 
@@ -228,6 +238,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     public Task<RenderedLabel> RenderLabelAsync(RenderLabelInput input)
     {
         Record($"RenderLabel {input.ShipmentId}");
+        if (FailRender)
+        {
+            throw new ApplicationFailureException("Label artwork exceeds the 4x6 area", "RenderFailed", nonRetryable: true);
+        }
+
         return Task.FromResult(new RenderedLabel(input.ShipmentId, $"1Z{input.ShipmentId}", 900, 4000));
     }
 
