@@ -63,6 +63,11 @@ internal sealed class WorkflowRun
 
     public WorkflowTaskState? WorkflowTask { get; set; }
 
+    /// <summary>Gets or sets the worker's sticky queue: the worker caches the run, so its tasks carry only new events.</summary>
+    public string? StickyQueue { get; set; }
+
+    public TimeSpan StickyScheduleToStart { get; set; } = TimeSpan.FromSeconds(5);
+
     public long PreviousStartedEventId { get; set; }
 
     /// <summary>Gets or sets a value indicating whether a workflow task must follow the one now running.</summary>
@@ -129,6 +134,12 @@ internal sealed class WorkflowTaskState
     public Guid Token { get; set; }
 
     public ScheduledTimer? Timeout { get; set; }
+
+    public string QueueName { get; set; } = string.Empty;
+
+    public bool Sticky { get; set; }
+
+    public ScheduledTimer? StickyTimeout { get; set; }
 
     public List<string> DeliveredUpdates { get; } = [];
 }
@@ -239,7 +250,7 @@ internal sealed class QueryTask
 }
 
 /// <summary>A workflow task queue entry: a workflow task of a run, or a (legacy) query against it.</summary>
-internal sealed record WorkflowTaskEntry(WorkflowRun Run, long ScheduledEventId, QueryTask? Query);
+internal sealed record WorkflowTaskEntry(WorkflowRun Run, long ScheduledEventId, QueryTask? Query, bool Sticky = false);
 
 internal sealed record ActivityTaskEntry(WorkflowRun Run, ActivityState Activity, int Attempt);
 
