@@ -1,0 +1,7 @@
+using Stateset.Sandboxes;
+
+// Serves the sandboxes alone, e.g. `dotnet run --project Sandboxes -- --Sandboxes:Port=5080`.
+var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine(args).Build();
+await using var host = await SandboxHost.StartAsync(configuration);
+Console.WriteLine($"Sandboxes listening on {host.BaseAddress} (payment provider: {host.PaymentProviderBaseAddress})");
+await host.WaitForShutdownAsync();
