@@ -72,7 +72,7 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
     /// The shipping services as the worker registers them, pointed at this sandbox, with retries that do not wait
     /// (the tests prove the retries happen, not their pacing).
     /// </summary>
-    public ServiceProvider CreateShippingServices(params string[] carriers)
+    public ServiceProvider CreateShippingServices(Action<IServiceCollection>? configure = null, params string[] carriers)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -88,6 +88,7 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddShippingActivities(configuration);
+        configure?.Invoke(services);
         return services.BuildServiceProvider();
     }
 
