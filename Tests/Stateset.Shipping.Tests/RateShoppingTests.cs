@@ -78,6 +78,23 @@ public sealed class RateShoppingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Shop_CarrierSlowerThanTheAttemptTimeout_IsTimedOutRetriedAndSkipped()
+    {
+        await using var services = _sandbox.CreateShippingServices(new Dictionary<string, string?>
+        {
+            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:00.100",
+        });
+        _sandbox.State.SetFaults("swiftair", new CarrierFaults { Latency = TimeSpan.FromMinutes(1) });
+
+        var result = await services.GetRequiredService<RateShopper>().ShopAsync(
+            new CarrierRateRequest(Addresses.RenoWarehouse, Addresses.Seattle, Addresses.SmallBox), ServiceLevel.Ground, default);
+
+        Assert.Equal("ridgeline", result.Best!.Carrier);
+        Assert.Equal(["swiftair"], result.UnavailableCarriers);
+        Assert.Equal(3, _sandbox.State.CallsTo("swiftair"));
+    }
+
+    [Fact]
     public async Task Shop_AllCarriersDown_FindsNoRateAndNamesThemAllUnavailable()
     {
         foreach (var carrier in SandboxCarrier.All)
