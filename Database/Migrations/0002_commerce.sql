@@ -340,6 +340,9 @@ CREATE INDEX carrier_tracking_events_tracking ON carrier_tracking_events (carrie
 
 -- Returns ------------------------------------------------------------------------------------------------
 
+-- RMA numbers are short and human-friendly (RMA-100001); the return id stays the workflow's business key.
+CREATE SEQUENCE rma_numbers START 100001;
+
 CREATE TABLE returns (
     id              text          PRIMARY KEY,
     rma_number      text          NOT NULL UNIQUE,

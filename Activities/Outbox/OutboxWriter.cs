@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace Stateset.Activities.Outbox;
+
+/// <summary>
+/// Writes domain events into <c>outbox_events</c> inside the caller's transaction, so an event exists exactly
+/// when the state change it describes committed. Delivery (webhooks, SSE) happens later from the table.
+/// </summary>
+public static class OutboxWriter
+{
+    /// <summary>Gets the JSON settings of event payloads (camelCase, as webhook consumers expect).</summary>
+    public static JsonSerializerOptions PayloadJson { get; } = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Appends one event and returns its id (consumers deduplicate on it).</summary>
+    /// <param name="transaction">The transaction of the state change; the event commits or rolls back with it.</param>
+    /// <param name="aggregateType">What kind of record changed: order, payment, refund, return, inventory, workflow.</param>
+    /// <param name="aggregateId">Which one.</param>
+    /// <param name="eventType">Dotted past-tense name, e.g. <c>payment.authorized</c>.</param>
+    /// <param name="payload">Serialised as the event's JSON data.</param>
+    /// <param name="ct">Cancels the insert.</param>
+    public static async Task<Guid> AppendAsync(
+        NpgsqlTransaction transaction,
+        string aggregateType,
+        string aggregateId,
+        string eventType,
+        object payload,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var id = Guid.CreateVersion7();
+        await transaction.Connection!.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload)
+            VALUES (@Id, @AggregateType, @AggregateId, @EventType, @Payload::jsonb)
+            """,
+            new { Id = id, AggregateType = aggregateType, AggregateId = aggregateId, EventType = eventType, Payload = JsonSerializer.Serialize(payload, PayloadJson) },
+            transaction,
+            cancellationToken: ct));
+        return id;
+    }
+}
