@@ -50,6 +50,11 @@ public static class CarrierSandboxApi
             state.SetFaults(carrier, faults);
             return TypedResults.Ok(faults);
         });
+        controls.MapPost("/fail-next/{calls:int}", (string carrier, int calls, CarrierSandboxState state) =>
+        {
+            state.FailNextCalls(carrier, calls);
+            return TypedResults.NoContent();
+        });
         controls.MapPost("/labels/{labelId}/events", SendTrackingEventAsync).WithName("CarrierSandboxSendTrackingEvent");
         return carriers;
     }
@@ -83,7 +88,7 @@ public static class CarrierSandboxApi
             await Task.Delay(latency, time, http.RequestAborted);
         }
 
-        if (faults.Down)
+        if (faults.Down || state.TakeInjectedFailure(code))
         {
             return TypedResults.Problem($"{code} is down (sandbox fault).", statusCode: StatusCodes.Status503ServiceUnavailable);
         }

@@ -11,6 +11,7 @@ public sealed class CarrierSandboxState
 {
     private readonly ConcurrentDictionary<string, CarrierFaults> _faults = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _failNext = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Lazy<Purchase>> _byIdempotencyKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LabelDto> _labels = new(StringComparer.Ordinal);
 
@@ -29,6 +30,23 @@ public sealed class CarrierSandboxState
 
     /// <summary>Replaces the faults injected into a carrier.</summary>
     public void SetFaults(string carrier, CarrierFaults faults) => _faults[carrier] = faults;
+
+    /// <summary>Makes the carrier's next <paramref name="calls"/> API calls answer 503, as a brief outage would.</summary>
+    public void FailNextCalls(string carrier, int calls) => _failNext[carrier] = calls;
+
+    /// <summary>Uses up one of the calls set by <see cref="FailNextCalls"/>; true when this call must fail.</summary>
+    public bool TakeInjectedFailure(string carrier)
+    {
+        while (_failNext.TryGetValue(carrier, out var left) && left > 0)
+        {
+            if (_failNext.TryUpdate(carrier, left - 1, left))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Gets how many API calls (including refused ones) a carrier received.</summary>
     public int CallsTo(string carrier) => _calls.GetValueOrDefault(carrier);

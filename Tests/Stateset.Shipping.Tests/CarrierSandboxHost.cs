@@ -72,13 +72,14 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
     /// The shipping services as the worker registers them, pointed at this sandbox, with retries that do not wait
     /// (the tests prove the retries happen, not their pacing).
     /// </summary>
-    public ServiceProvider CreateShippingServices(params string[] carriers)
+    public ServiceProvider CreateShippingServices(Action<IServiceCollection>? configure = null, params string[] carriers) =>
+        CreateShippingServices(new Dictionary<string, string?>(), configure, carriers);
+
+    /// <inheritdoc cref="CreateShippingServices(Action{IServiceCollection}?, string[])"/>
+    public ServiceProvider CreateShippingServices(Dictionary<string, string?> settings, Action<IServiceCollection>? configure = null, params string[] carriers)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Shipping:Resilience:Retry:Delay"] = "00:00:00",
-            ["Shipping:Resilience:Retry:MaxRetryAttempts"] = "2",
-        };
+        settings.TryAdd("Shipping:Resilience:Retry:Delay", "00:00:00");
+        settings.TryAdd("Shipping:Resilience:Retry:MaxRetryAttempts", "2");
         foreach (var carrier in carriers.Length > 0 ? carriers : [.. SandboxCarrier.All.Select(c => c.Code)])
         {
             settings[$"Shipping:Carriers:{carrier}:BaseUrl"] = new Uri(BaseAddress, $"/carriers/{carrier}/").ToString();
@@ -88,6 +89,7 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddShippingActivities(configuration);
+        configure?.Invoke(services);
         return services.BuildServiceProvider();
     }
 
