@@ -102,7 +102,10 @@ internal sealed partial class TemporalEngine
         }
 
         var run = FindOpenRun(request.Namespace, request.WorkflowExecution);
-        AddExternalEvent(run, NewSignal(request.SignalName, request.Input, request.Identity, request.Header, null));
+        if (string.IsNullOrEmpty(request.RequestId) || run.SignalRequestIds.Add(request.RequestId))
+        {
+            AddExternalEvent(run, NewSignal(request.SignalName, request.Input, request.Identity, request.Header, null));
+        }
     });
 
     public void Terminate(TerminateWorkflowExecutionRequest request) => Execute(() =>

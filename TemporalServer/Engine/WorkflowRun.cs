@@ -83,6 +83,9 @@ internal sealed class WorkflowRun
 
     public List<QueryTask> HeldQueries { get; } = [];
 
+    /// <summary>Gets the request ids of signals already applied, so a client's retry of a signal is not applied twice.</summary>
+    public HashSet<string> SignalRequestIds { get; } = [];
+
     public ParentLink? Parent { get; init; }
 
     public WorkflowExecution? RootExecution { get; init; }
