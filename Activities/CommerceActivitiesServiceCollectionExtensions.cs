@@ -4,8 +4,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Stateset.Activities.Inventory;
+using Stateset.Activities.Notifications;
 using Stateset.Activities.Orders;
+using Stateset.Activities.Outbox;
 using Stateset.Activities.Payments;
+using Stateset.Activities.ReadModels;
+using Stateset.Activities.Returns;
+using Stateset.Activities.Risk;
 using Temporalio.Extensions.Hosting;
 
 namespace Stateset.Activities;
@@ -39,12 +44,33 @@ public static class CommerceActivitiesServiceCollectionExtensions
                 http.BaseAddress = provider.GetRequiredService<IOptions<PaymentProviderOptions>>().Value.BaseUrl)
             .AddStandardResilienceHandler(configuration.GetSection($"{PaymentProviderOptions.SectionName}:Resilience"));
 
+        services.AddOptions<RiskOptions>().Bind(configuration.GetSection(RiskOptions.SectionName));
+        services.AddOptions<ReturnOptions>().Bind(configuration.GetSection(ReturnOptions.SectionName));
+
         services.TryAddScoped<OrderActivities>();
         services.TryAddScoped<InventoryActivities>();
         services.TryAddScoped<PaymentActivities>();
+        services.TryAddScoped<RiskActivities>();
+        services.TryAddScoped<ReturnActivities>();
+        services.TryAddScoped<ReadModelActivities>();
+        services.TryAddScoped<NotificationActivities>();
 
         services.TryAddSingleton<IAsyncActivityCompleter, TemporalAsyncActivityCompleter>();
         services.TryAddScoped<PaymentWebhookProcessor>();
+        return services;
+    }
+
+    /// <summary>
+    /// Runs the outbox's webhook dispatcher in this process (section <c>Outbox:Webhooks</c>). Any number of
+    /// processes may run it: deliveries are claimed with SKIP LOCKED leases.
+    /// </summary>
+    public static IServiceCollection AddOutboxWebhookDispatcher(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<WebhookDispatcherOptions>().Bind(configuration.GetSection(WebhookDispatcherOptions.SectionName));
+        services.AddHttpClient<WebhookDispatcher>();
+        services.AddHostedService<WebhookDispatcherService>();
         return services;
     }
 
@@ -53,5 +79,9 @@ public static class CommerceActivitiesServiceCollectionExtensions
         builder
             .AddScopedActivities<OrderActivities>()
             .AddScopedActivities<InventoryActivities>()
-            .AddScopedActivities<PaymentActivities>();
+            .AddScopedActivities<PaymentActivities>()
+            .AddScopedActivities<RiskActivities>()
+            .AddScopedActivities<ReturnActivities>()
+            .AddScopedActivities<ReadModelActivities>()
+            .AddScopedActivities<NotificationActivities>();
 }
