@@ -251,7 +251,7 @@ internal sealed partial class TemporalEngine
                     }
                 }
 
-                changed = run.Changed.Task;
+                changed = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent ? run.Closed : run.NextEvent;
             }
 
             var remaining = waitUntil - DateTime.UtcNow;
@@ -318,9 +318,9 @@ internal sealed partial class TemporalEngine
 
             query = new QueryTask { Run = run, Request = request };
             _queryTokens[query.Token] = query;
-            if (run.IsOpen && (run.WorkflowTask is { Started: true } || run.PreviousStartedEventId == 0))
+            if (MustHoldQueries(run))
             {
-                // Answer against a consistent state: after the running task, and never before the first one.
+                // Answer against a consistent state: once the workflow has seen every event written so far.
                 run.HeldQueries.Add(query);
             }
             else

@@ -339,7 +339,7 @@ internal sealed partial class TemporalEngine
 
     private void ReleaseHeldQueries(WorkflowRun run)
     {
-        if (run.HeldQueries.Count == 0 || (run.IsOpen && (run.WorkflowTask is { Started: true } || run.PreviousStartedEventId == 0)))
+        if (run.HeldQueries.Count == 0 || MustHoldQueries(run))
         {
             return;
         }
@@ -351,6 +351,12 @@ internal sealed partial class TemporalEngine
 
         run.HeldQueries.Clear();
     }
+
+    /// <summary>
+    /// Like the real server's consistent queries, a query waits while a workflow task is pending, so it sees the state
+    /// after every event in history (a fired timer, a signal) rather than before.
+    /// </summary>
+    private static bool MustHoldQueries(WorkflowRun run) => run.IsOpen && (run.WorkflowTask is not null || run.PreviousStartedEventId == 0);
 
     private static void ValidateCommand(WorkflowRun run, Command command)
     {

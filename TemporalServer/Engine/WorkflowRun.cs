@@ -11,6 +11,9 @@ namespace Stateset.TemporalServer.Engine;
 /// <summary>The mutable state of one workflow run. Only read or changed under the engine lock.</summary>
 internal sealed class WorkflowRun
 {
+    private readonly TaskCompletionSource _closed = NewSignal();
+    private TaskCompletionSource? _nextEvent;
+
     public WorkflowRun(string ns, string workflowId, string runId)
     {
         Namespace = ns;
@@ -97,7 +100,11 @@ internal sealed class WorkflowRun
 
     public List<ScheduledTimer> WorkflowTimeouts { get; } = [];
 
-    public TaskCompletionSource Changed { get; private set; } = NewSignal();
+    /// <summary>Gets a task that completes when the next event is written.</summary>
+    public Task NextEvent => (_nextEvent ??= NewSignal()).Task;
+
+    /// <summary>Gets a task that completes when the run closes.</summary>
+    public Task Closed => _closed.Task;
 
     public long NextEventId => History.Count + 1;
 
@@ -108,9 +115,13 @@ internal sealed class WorkflowRun
 
     public void NotifyChanged()
     {
-        var previous = Changed;
-        Changed = NewSignal();
-        previous.TrySetResult();
+        var waiting = _nextEvent;
+        _nextEvent = null;
+        waiting?.TrySetResult();
+        if (!IsOpen)
+        {
+            _closed.TrySetResult();
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
