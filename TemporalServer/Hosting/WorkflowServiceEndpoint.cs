@@ -193,6 +193,12 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
     public Task<GetSearchAttributesResponse> GetSearchAttributes(GetSearchAttributesRequest request, ServerCallContext context) =>
         Task.FromResult(new GetSearchAttributesResponse());
 
+    public Task<ResetStickyTaskQueueResponse> ResetStickyTaskQueue(ResetStickyTaskQueueRequest request, ServerCallContext context)
+    {
+        engine.ResetStickyTaskQueue(request.Namespace, request.Execution);
+        return Task.FromResult(new ResetStickyTaskQueueResponse());
+    }
+
     public Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)
     {
         engine.ShutdownWorker(request.Namespace, request.StickyTaskQueue);

@@ -51,4 +51,20 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
             EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { Port = Environment.Server!.Port }));
         Assert.Contains("address already in use", e.Message);
     }
+
+    [Fact]
+    public async Task WorkflowRetryPolicy_FailedAttempts_AreRetriedInNewRuns()
+    {
+        await WithWorkerAsync(w => w.AddWorkflow<RetriedWorkflow>(), async taskQueue =>
+        {
+            var retry = new Temporalio.Common.RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), MaximumAttempts = 5 };
+            var handle = await Client.StartWorkflowAsync((RetriedWorkflow wf) => wf.RunAsync(), new(NewId("retried"), taskQueue) { RetryPolicy = retry });
+            Assert.Equal("ok on attempt 3", await handle.GetResultAsync());
+
+            var limited = new Temporalio.Common.RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), MaximumAttempts = 2 };
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => Client.ExecuteWorkflowAsync(
+                (RetriedWorkflow wf) => wf.RunAsync(), new(NewId("retried"), taskQueue) { RetryPolicy = limited }));
+            Assert.Equal("attempt 2 failed", e.InnerException?.Message);
+        });
+    }
 }
