@@ -172,6 +172,9 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
     public Task<UpdateWorkflowExecutionResponse> UpdateWorkflowExecution(UpdateWorkflowExecutionRequest request, ServerCallContext context) =>
         engine.UpdateAsync(request, context.Deadline, context.CancellationToken);
 
+    public Task<ExecuteMultiOperationResponse> ExecuteMultiOperation(ExecuteMultiOperationRequest request, ServerCallContext context) =>
+        engine.ExecuteMultiOperationAsync(request, context.Deadline, context.CancellationToken);
+
     public Task<PollWorkflowExecutionUpdateResponse> PollWorkflowExecutionUpdate(
         PollWorkflowExecutionUpdateRequest request, ServerCallContext context) =>
         engine.PollUpdateAsync(request, context.Deadline, context.CancellationToken);

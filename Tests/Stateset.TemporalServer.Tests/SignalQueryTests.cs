@@ -178,4 +178,19 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
             Assert.Equal("decided after reminder", await handle.GetResultAsync());
         });
     }
+
+    [Fact]
+    public async Task UpdateWithStart_StartsThenUpdatesAndReusesTheRunningWorkflow()
+    {
+        await WithApprovalWorkerAsync(async taskQueue =>
+        {
+            var id = NewId("update-with-start");
+            var start = WithStartWorkflowOperation.Create(
+                (ApprovalWorkflow wf) => wf.RunAsync(0), new(id, taskQueue) { IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting });
+            var note = await Client.ExecuteUpdateWithStartWorkflowAsync((ApprovalWorkflow wf) => wf.SetDecisionAsync("first"), new(start));
+            Assert.Equal("accepted first", note);
+            var handle = await start.GetHandleAsync();
+            Assert.Equal("first", await handle.GetResultAsync());
+        });
+    }
 }
