@@ -45,6 +45,15 @@ internal sealed partial class TemporalEngine
             ValidateCommand(run, command);
         }
 
+        var messages = new Dictionary<string, Message>();
+        foreach (var message in request.Messages)
+        {
+            if (!messages.TryAdd(message.Id, message))
+            {
+                throw Errors.InvalidArgument($"Message id {message.Id} appears twice.");
+            }
+        }
+
         var closing = request.Commands.Any(c => c.CommandType is CommandType.CompleteWorkflowExecution
             or CommandType.FailWorkflowExecution or CommandType.CancelWorkflowExecution or CommandType.ContinueAsNewWorkflowExecution);
         if (closing && run.Buffered.Count > 0)
@@ -81,7 +90,6 @@ internal sealed partial class TemporalEngine
         Append(run, completed);
         run.PreviousStartedEventId = wft.StartedEventId;
 
-        var messages = request.Messages.ToDictionary(m => m.Id);
         run.ApplyingCommands = true;
         try
         {
@@ -365,6 +373,11 @@ internal sealed partial class TemporalEngine
 
     private static void ValidateCommand(WorkflowRun run, Command command)
     {
+        if (command.AttributesCase.ToString() != command.CommandType + "CommandAttributes")
+        {
+            throw Errors.InvalidArgument($"Command {command.CommandType} does not carry its attributes.");
+        }
+
         switch (command.CommandType)
         {
             case CommandType.ScheduleActivityTask:
@@ -795,7 +808,8 @@ internal sealed partial class TemporalEngine
 
         var attributes = child.Attributes;
         var existing = CurrentRun(attributes.Namespace, attributes.WorkflowId);
-        var rejected = !_namespaces.Contains(attributes.Namespace) || (existing is not null && (existing.IsOpen ||
+        var namespaceMissing = !_namespaces.Contains(attributes.Namespace);
+        var rejected = namespaceMissing || (existing is not null && (existing.IsOpen ||
             attributes.WorkflowIdReusePolicy == WorkflowIdReusePolicy.RejectDuplicate ||
             (attributes.WorkflowIdReusePolicy == WorkflowIdReusePolicy.AllowDuplicateFailedOnly &&
              existing.Status == WorkflowExecutionStatus.Completed)));
@@ -808,7 +822,7 @@ internal sealed partial class TemporalEngine
                 Namespace = attributes.Namespace,
                 WorkflowId = attributes.WorkflowId,
                 WorkflowType = attributes.WorkflowType,
-                Cause = StartChildWorkflowExecutionFailedCause.WorkflowAlreadyExists,
+                Cause = namespaceMissing ? StartChildWorkflowExecutionFailedCause.NamespaceNotFound : StartChildWorkflowExecutionFailedCause.WorkflowAlreadyExists,
                 InitiatedEventId = child.InitiatedEventId,
                 WorkflowTaskCompletedEventId = attributes.WorkflowTaskCompletedEventId,
             };

@@ -67,4 +67,42 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
             Assert.Equal("attempt 2 failed", e.InnerException?.Message);
         });
     }
+
+    [Fact]
+    public async Task BadCommand_IsRejectedWithoutHarmingTheWorkflow()
+    {
+        var service = Client.Connection.WorkflowService;
+        var taskQueue = NewTaskQueue();
+        var id = NewId("bad-command");
+        await service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "Raw" },
+            TaskQueue = new() { Name = taskQueue },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        var task = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+
+        var bad = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+        bad.Commands.Add(new Temporalio.Api.Command.V1.Command { CommandType = CommandType.StartTimer });
+        var e = await Assert.ThrowsAsync<RpcException>(() => service.RespondWorkflowTaskCompletedAsync(bad));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, e.Code);
+
+        var garbage = await Assert.ThrowsAsync<RpcException>(() => service.RespondWorkflowTaskCompletedAsync(new()
+        {
+            Namespace = "default",
+            TaskToken = Google.Protobuf.ByteString.CopyFromUtf8("not a token"),
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, garbage.Code);
+
+        var good = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+        good.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.CompleteWorkflowExecution,
+            CompleteWorkflowExecutionCommandAttributes = new(),
+        });
+        await service.RespondWorkflowTaskCompletedAsync(good);
+        Assert.Equal(WorkflowExecutionStatus.Completed, (await Client.GetWorkflowHandle(id).DescribeAsync()).Status);
+    }
 }
