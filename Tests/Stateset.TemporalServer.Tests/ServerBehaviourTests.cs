@@ -27,10 +27,9 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         }));
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task WorkflowExecutionTimeout_Exceeded_WorkflowTimesOut()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<WaitForeverWorkflow>(), async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync(
@@ -41,11 +40,9 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Start_PortInUse_ThrowsIOException()
     {
-        RequireTimeSkipping();
-
         // The command turns this exception into its one-line "Cannot listen on ..." message and exit code 1.
         var e = await Assert.ThrowsAnyAsync<IOException>(() =>
             EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { Port = Environment.Server!.Port }));

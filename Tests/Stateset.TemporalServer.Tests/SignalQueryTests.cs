@@ -61,10 +61,9 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Expiry_NoDecision_TimerFiresWhileAwaitingResult()
     {
-        RequireTimeSkipping();
         await WithApprovalWorkerAsync(async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync((ApprovalWorkflow wf) => wf.RunAsync(7), new(NewId("expiry"), taskQueue));
@@ -164,10 +163,9 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Query_RightAfterSkippingPastATimer_SeesTheTimerFired()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<ReminderWorkflow>(), async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync((ReminderWorkflow wf) => wf.RunAsync(), new(NewId("reminder"), taskQueue));
