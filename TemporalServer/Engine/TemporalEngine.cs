@@ -348,7 +348,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
 
     /// <summary>
     /// True when no workflow or activity task is outstanding: nothing queued for a live poller and nothing dispatched and
-    /// unanswered (an activity waiting for async completion is outstanding). Tasks queued on a queue that nobody has
+    /// unanswered (an activity waiting for async completion is outstanding, unless the workflow asked to cancel it). Tasks queued on a queue that nobody has
     /// polled for 10 s do not count after 2 s, so an abandoned test's leftovers cannot freeze the clock for everyone.
     /// </summary>
     private bool IsIdle()
@@ -371,7 +371,8 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
 
             foreach (var activity in run.Activities.Values)
             {
-                if (activity.State == ActivityStatus.Started ||
+                // A started activity the workflow asked to cancel no longer holds the workflow up (TRY_CANCEL moves on).
+                if ((activity.State == ActivityStatus.Started && !activity.CancelRequested) ||
                     (activity.State == ActivityStatus.Scheduled &&
                      IsLive(ActivityQueue(run.Namespace, activity.Attributes.TaskQueue.Name), activity.QueuedRealUtc)))
                 {
