@@ -398,6 +398,15 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         return idle;
     }
 
+    /// <summary>Only the time-skipping clock asks which runs are busy; in dev mode the set would just grow.</summary>
+    private void MarkPossiblyBusy(WorkflowRun run)
+    {
+        if (TimeSkipping)
+        {
+            _possiblyBusy.Add(run);
+        }
+    }
+
     private static bool IsLive<T>(TaskQueue<T> queue, DateTime queuedRealUtc)
         where T : class =>
         queue.RecentlyPolled || DateTime.UtcNow - queuedRealUtc < TimeSpan.FromSeconds(2);
