@@ -23,12 +23,19 @@ public sealed class TemporalTestEnvironment : IAsyncDisposable
     /// <summary>Gets the embedded server, or null when running against a real server.</summary>
     public EmbeddedTemporalServer? Server => _server;
 
-    /// <summary>Gets a value indicating whether the server's clock can be skipped (the embedded server).</summary>
-    public bool SupportsTimeSkipping => _server is not null;
+    /// <summary>Gets a value indicating whether the server's clock can be skipped (the embedded server in time-skipping mode).</summary>
+    public bool SupportsTimeSkipping => _server is { TimeSkipping: true };
 
     /// <summary>Starts the environment described in the class summary.</summary>
-    public static async Task<TemporalTestEnvironment> StartAsync()
+    public static Task<TemporalTestEnvironment> StartAsync() => StartAsync(new EmbeddedTemporalServerOptions { TimeSkipping = true });
+
+    /// <summary>
+    /// Starts the environment; <paramref name="embeddedOptions"/> configure the embedded server (time skipping, when the
+    /// clock may skip by itself, logging) and are ignored when TEMPORAL_ADDRESS selects a real server.
+    /// </summary>
+    public static async Task<TemporalTestEnvironment> StartAsync(EmbeddedTemporalServerOptions embeddedOptions)
     {
+        ArgumentNullException.ThrowIfNull(embeddedOptions);
         var address = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS");
         if (!string.IsNullOrWhiteSpace(address))
         {
@@ -37,7 +44,7 @@ public sealed class TemporalTestEnvironment : IAsyncDisposable
             return new TemporalTestEnvironment(client, null);
         }
 
-        var server = await EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { TimeSkipping = true });
+        var server = await EmbeddedTemporalServer.StartAsync(embeddedOptions);
         try
         {
             var client = await TemporalClient.ConnectAsync(new(server.Target) { Namespace = "default" });
@@ -52,7 +59,7 @@ public sealed class TemporalTestEnvironment : IAsyncDisposable
 
     /// <summary>Waits: skips the embedded server's virtual clock, or really waits on a real server.</summary>
     public Task DelayAsync(TimeSpan duration, CancellationToken cancellationToken = default) =>
-        _server is not null ? _server.SkipAsync(duration) : Task.Delay(duration, cancellationToken);
+        SupportsTimeSkipping ? _server!.SkipAsync(duration) : Task.Delay(duration, cancellationToken);
 
     /// <summary>Gets the server's current time (virtual on the embedded server, the local clock otherwise).</summary>
     public Task<DateTimeOffset> CurrentTimeAsync() => Task.FromResult(_server?.CurrentTime ?? DateTimeOffset.UtcNow);
