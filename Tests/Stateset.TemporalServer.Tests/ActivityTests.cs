@@ -156,4 +156,31 @@ public sealed class ActivityTests(TemporalServerFixture fixture) : TemporalServe
             Assert.Contains(EventType.ActivityTaskCanceled, events);
         });
     }
+
+    [TimeSkippingFact]
+    public async Task Activity_NobodyPollsItsQueue_TimesOutScheduleToStart()
+    {
+        await WithWorkerAsync(Register, async taskQueue =>
+        {
+            var id = NewId("schedule-to-start");
+            var scenario = new ActivityScenario("Greet", "k", MaximumAttempts: 1, TaskQueue: NewTaskQueue(), ScheduleToStartSeconds: 60);
+            var handle = await Client.StartWorkflowAsync((ActivityScenarioWorkflow wf) => wf.RunAsync(scenario), new(id, taskQueue));
+            var describe = new Temporalio.Api.WorkflowService.V1.DescribeWorkflowExecutionRequest
+            {
+                Namespace = Client.Options.Namespace,
+                Execution = new() { WorkflowId = id },
+            };
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while ((await Client.Connection.WorkflowService.DescribeWorkflowExecutionAsync(describe)).PendingActivities.Count == 0 &&
+                   DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            await Environment.DelayAsync(TimeSpan.FromMinutes(2));
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+            var timeout = Assert.IsType<TimeoutFailureException>(Assert.IsType<ActivityFailureException>(e.InnerException).InnerException);
+            Assert.Equal(TimeoutType.ScheduleToStart, timeout.TimeoutType);
+        });
+    }
 }

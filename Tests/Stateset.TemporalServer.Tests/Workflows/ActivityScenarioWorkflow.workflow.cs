@@ -11,7 +11,9 @@ public sealed record ActivityScenario(
     double HeartbeatSeconds = 0,
     double ScheduleToCloseSeconds = 0,
     string[]? NonRetryableErrorTypes = null,
-    string? ActivityId = null);
+    string? ActivityId = null,
+    string? TaskQueue = null,
+    double ScheduleToStartSeconds = 0);
 
 /// <summary>Runs one activity, chosen by name, with the retry policy and timeouts the scenario gives.</summary>
 [Workflow]
@@ -34,6 +36,16 @@ public sealed class ActivityScenarioWorkflow
         if (scenario.HeartbeatSeconds > 0)
         {
             options.HeartbeatTimeout = TimeSpan.FromSeconds(scenario.HeartbeatSeconds);
+        }
+
+        if (scenario.ScheduleToStartSeconds > 0)
+        {
+            options.ScheduleToStartTimeout = TimeSpan.FromSeconds(scenario.ScheduleToStartSeconds);
+        }
+
+        if (scenario.TaskQueue is not null)
+        {
+            options.TaskQueue = scenario.TaskQueue;
         }
 
         if (scenario.ScheduleToCloseSeconds > 0)
