@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Stateset.Activities;
 using Stateset.Gateway.Apis;
 using Stateset.Gateway.Security;
+using Stateset.Gateway.Validation;
+using Stateset.Gateway.Workflows;
 using Stateset.ServiceDefaults;
 
 namespace Stateset.Gateway;
@@ -20,7 +22,15 @@ public static class GatewayComposition
         builder.AddGatewaySecurity();
         builder.Services.AddCommerceActivities(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddOpenApi();
+        builder.Services.AddSingleton<IdempotentStarts>();
+        builder.Services.AddSingleton<WorkflowGateway>();
+
+        // Bodies are read strictly: an unknown field or a wrong type is a 400 that names it, never a guess.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
 
         // JSON APIs here take small bodies; refusing big ones early protects the gateway and the workflows behind it.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =
@@ -48,6 +58,10 @@ public static class GatewayComposition
         app.MapHealthApi();
         app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        app.MapOrdersApi();
+        app.MapRefundsApi();
+        app.MapReturnsApi();
+        app.MapLabelsApi();
         return app;
     }
 

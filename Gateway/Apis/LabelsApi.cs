@@ -1,0 +1,142 @@
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Stateset.Gateway.Security;
+using Stateset.Gateway.Validation;
+using Stateset.Gateway.Workflows;
+using Stateset.Workflows.Activities;
+using Stateset.Workflows.Common;
+using Stateset.Workflows.LabelPrinting;
+
+namespace Stateset.Gateway.Apis;
+
+/// <summary>Buy and print a shipping label (US and Canada).</summary>
+/// <param name="ShipmentId">Your shipment id; omitted, one is derived from the Idempotency-Key.</param>
+/// <param name="StationId">The print station; omitted, the label is bought and rendered but not printed.</param>
+public sealed record PrintLabelRequest(
+    string? ShipmentId, string? OrderId, AddressBody? From, AddressBody? To, ParcelBody? Parcel, string? ServiceLevel, string? StationId);
+
+/// <summary>A parcel, metric.</summary>
+public sealed record ParcelBody(int? WeightGrams, int? LengthMm, int? WidthMm, int? HeightMm);
+
+/// <summary>A print station's confirmation that it printed a job.</summary>
+public sealed record PrintAcknowledgementBody(string? StationId);
+
+/// <summary>Labels and the print stations' acknowledgements.</summary>
+public static class LabelsApi
+{
+    private static readonly Dictionary<string, ServiceLevel> ServiceLevels = new(StringComparer.Ordinal)
+    {
+        ["ground"] = ServiceLevel.Ground,
+        ["two_day"] = ServiceLevel.TwoDay,
+        ["overnight"] = ServiceLevel.Overnight,
+    };
+
+    /// <summary>Maps <c>/labels</c> and <c>/print-jobs</c>.</summary>
+    public static IEndpointRouteBuilder MapLabelsApi(this IEndpointRouteBuilder routes)
+    {
+        var labels = routes.MapGroup("/labels").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        labels.MapPost("/", PrintAsync).RequireAuthorization(ApiScopes.Client)
+            .WithName("PrintLabel").WithSummary("Validates both addresses, rate-shops, buys, renders and prints a label.");
+        labels.MapGet("/{shipmentId}", GetAsync).RequireAuthorization(ApiScopes.Client)
+            .WithName("GetLabel").WithSummary("The label run's status: rate, label, tracking number, print job.");
+
+        var printJobs = routes.MapGroup("/print-jobs").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        printJobs.MapPost("/{printJobId}/ack", AcknowledgeAsync).RequireAuthorization(ApiScopes.Callback)
+            .WithName("AcknowledgePrintJob").WithSummary("A print station confirms it printed a job.");
+        return routes;
+    }
+
+    private static async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> PrintAsync(
+        PrintLabelRequest request, HttpContext http, WorkflowGateway workflows)
+    {
+        var check = new RequestValidator()
+            .Id("shipmentId", request.ShipmentId, required: false)
+            .Id("orderId", request.OrderId)
+            .Address("from", request.From)
+            .Address("to", request.To)
+            .OneOf("serviceLevel", request.ServiceLevel, ServiceLevels.Keys, required: false)
+            .Id("stationId", request.StationId, required: false);
+        if (request.Parcel is null)
+        {
+            check.Add("parcel", "is required.");
+        }
+        else
+        {
+            check.Range("parcel.weightGrams", request.Parcel.WeightGrams, 1, 70_000)
+                .Range("parcel.lengthMm", request.Parcel.LengthMm, 1, 2_700)
+                .Range("parcel.widthMm", request.Parcel.WidthMm, 1, 2_700)
+                .Range("parcel.heightMm", request.Parcel.HeightMm, 1, 2_700);
+        }
+
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        return await workflows.StartAsync<LabelPrintingWorkflow, PrintLabelResult>(
+            http,
+            "labels",
+            "s",
+            request,
+            request.ShipmentId,
+            WorkflowIds.Label,
+            shipmentId =>
+            {
+                var parcel = new Parcel(request.Parcel!.WeightGrams!.Value, request.Parcel.LengthMm!.Value, request.Parcel.WidthMm!.Value, request.Parcel.HeightMm!.Value);
+                var input = new PrintLabelInput(
+                    shipmentId, request.OrderId!, request.From!.ToAddress(), request.To!.ToAddress(), parcel, ServiceLevels[request.ServiceLevel ?? "ground"], request.StationId);
+                return wf => wf.RunAsync(input);
+            });
+    }
+
+    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct)
+    {
+        var check = new RequestValidator().Id("shipmentId", shipmentId);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        var view = await workflows.ReadAsync<LabelPrintingWorkflow, LabelStatus>(shipmentId, WorkflowIds.Label(shipmentId), wf => wf.Status, ct);
+        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
+    }
+
+    private static async Task<Results<Accepted, NotFound, ProblemHttpResult, ValidationProblem>> AcknowledgeAsync(
+        string printJobId, PrintAcknowledgementBody body, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)
+    {
+        var check = new RequestValidator().Id("printJobId", printJobId).Id("stationId", body.StationId);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var job = await connection.QuerySingleOrDefaultAsync<(string ShipmentId, string StationId)?>(
+            "SELECT l.shipment_id, pj.station_id FROM print_jobs pj JOIN labels l ON l.id = pj.label_id WHERE pj.id = @printJobId",
+            new { printJobId });
+        if (job is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        if (job.Value.StationId != body.StationId)
+        {
+            return TypedResults.Problem($"Print job {printJobId} belongs to another station.", statusCode: StatusCodes.Status409Conflict, title: "Wrong station");
+        }
+
+        var acknowledgement = new PrintAcknowledgement(printJobId, body.StationId!);
+        var signalled = await workflows.SignalIfAsync<LabelPrintingWorkflow, LabelStatus>(
+            WorkflowIds.Label(job.Value.ShipmentId),
+            wf => wf.Status,
+            status => status.PrintJob?.Id == printJobId && status.Stage == "waiting for print station" ? null : "The label is not waiting for this print job.",
+            wf => wf.PrintedAsync(acknowledgement),
+            ct);
+        return signalled.Result switch
+        {
+            Accepted accepted => accepted,
+            NotFound notFound => notFound,
+            _ => (ProblemHttpResult)signalled.Result,
+        };
+    }
+}

@@ -1,0 +1,90 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Stateset.Gateway.Security;
+using Stateset.Gateway.Validation;
+using Stateset.Gateway.Workflows;
+using Stateset.Workflows.Common;
+using Stateset.Workflows.RefundProcessing;
+
+namespace Stateset.Gateway.Apis;
+
+/// <summary>Refund part or all of an order's captured payment.</summary>
+/// <param name="RefundId">Your refund id; omitted, one is derived from the Idempotency-Key.</param>
+public sealed record RequestRefundRequest(string? RefundId, string? OrderId, string? CustomerId, decimal? Amount, string? Currency, string? Reason);
+
+/// <summary>Refunds: start, read, and the operator decisions they may wait for.</summary>
+public static class RefundsApi
+{
+    /// <summary>Maps <c>/refunds</c>.</summary>
+    public static RouteGroupBuilder MapRefundsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/refunds").WithTags("Refunds").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
+            .WithName("RequestRefund").WithSummary("Starts a refund; refused if it would exceed what was captured minus what was refunded.");
+        group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.Client)
+            .WithName("GetRefund").WithSummary("The refund's status.");
+        group.MapPost("/{refundId}/approve", ApproveAsync).RequireAuthorization(ApiScopes.Operator)
+            .WithName("ApproveRefund").WithSummary("Approves a refund above the automatic limit.");
+        group.MapPost("/{refundId}/reject", RejectAsync).RequireAuthorization(ApiScopes.Operator)
+            .WithName("RejectRefund").WithSummary("Rejects a refund above the automatic limit.");
+        return group;
+    }
+
+    private static async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> RequestAsync(
+        RequestRefundRequest request, HttpContext http, ClaimsPrincipal user, WorkflowGateway workflows)
+    {
+        var check = new RequestValidator()
+            .Id("refundId", request.RefundId, required: false)
+            .Id("orderId", request.OrderId)
+            .Id("customerId", request.CustomerId)
+            .Money("amount", request.Amount)
+            .Currency("currency", request.Currency)
+            .Text("reason", request.Reason, 500);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        return await workflows.StartAsync<RefundProcessingWorkflow, RefundResult>(
+            http,
+            "refunds",
+            "r",
+            request,
+            request.RefundId,
+            WorkflowIds.Refund,
+            refundId =>
+            {
+                var input = new RefundRequest(refundId, request.OrderId!, request.CustomerId!, request.Amount!.Value, request.Currency!, request.Reason!, user.Identity!.Name!);
+                return wf => wf.RunAsync(input);
+            });
+    }
+
+    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct)
+    {
+        var check = new RequestValidator().Id("refundId", refundId);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        var view = await workflows.ReadAsync<RefundProcessingWorkflow, RefundStatus>(refundId, WorkflowIds.Refund(refundId), wf => wf.Status, ct);
+        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
+    }
+
+    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ApproveAsync(string refundId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
+    {
+        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
+        return workflows.SignalIfAsync<RefundProcessingWorkflow, RefundStatus>(
+            WorkflowIds.Refund(refundId), wf => wf.Status, NotAwaitingApproval, wf => wf.ApproveAsync(decision), ct);
+    }
+
+    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> RejectAsync(string refundId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
+    {
+        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
+        return workflows.SignalIfAsync<RefundProcessingWorkflow, RefundStatus>(
+            WorkflowIds.Refund(refundId), wf => wf.Status, NotAwaitingApproval, wf => wf.RejectAsync(decision), ct);
+    }
+
+    private static string? NotAwaitingApproval(RefundStatus status) =>
+        status.PendingApproval is null ? $"The refund is not waiting for an approval (stage: {status.Stage})." : null;
+}

@@ -1,0 +1,109 @@
+using System.Text.RegularExpressions;
+
+namespace Stateset.Gateway.Validation;
+
+/// <summary>
+/// Collects every problem with a request body or query string, each under the name of its field, so a client
+/// sees all of them at once in one 400 ValidationProblem.
+/// </summary>
+public sealed partial class RequestValidator
+{
+    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+    /// <summary>Gets a value indicating whether no problem was found.</summary>
+    public bool IsValid => _errors.Count == 0;
+
+    /// <summary>Gets the problems by field, in the shape <c>TypedResults.ValidationProblem</c> takes.</summary>
+    public Dictionary<string, string[]> Errors => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+
+    /// <summary>Records a problem with a field.</summary>
+    public RequestValidator Add(string field, string problem)
+    {
+        if (!_errors.TryGetValue(field, out var problems))
+        {
+            _errors[field] = problems = [];
+        }
+
+        problems.Add(problem);
+        return this;
+    }
+
+    /// <summary>An identifier: 1-64 letters, digits, '-', '_', '.' or ':', starting with a letter or digit.</summary>
+    public RequestValidator Id(string field, string? value, bool required = true)
+    {
+        if (value is null)
+        {
+            return required ? Add(field, "is required.") : this;
+        }
+
+        return IdPattern().IsMatch(value) ? this : Add(field, "must be 1-64 letters, digits, '-', '_', '.' or ':', starting with a letter or digit.");
+    }
+
+    /// <summary>Free text of at most <paramref name="maxLength"/> characters.</summary>
+    public RequestValidator Text(string field, string? value, int maxLength, bool required = true)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return required ? Add(field, "is required.") : this;
+        }
+
+        return value.Length <= maxLength ? this : Add(field, $"must be at most {maxLength} characters.");
+    }
+
+    /// <summary>A whole number in a range.</summary>
+    public RequestValidator Range(string field, int? value, int min, int max) =>
+        value is null ? Add(field, "is required.")
+        : value < min || value > max ? Add(field, $"must be between {min} and {max}.")
+        : this;
+
+    /// <summary>An ISO 4217 currency we sell in.</summary>
+    public RequestValidator Currency(string field, string? value) =>
+        value is "USD" or "CAD" ? this : Add(field, "must be USD or CAD.");
+
+    /// <summary>A positive money amount with at most two decimals.</summary>
+    public RequestValidator Money(string field, decimal? value) =>
+        value is null ? Add(field, "is required.")
+        : value <= 0 || value > 1_000_000m ? Add(field, "must be more than 0 and at most 1000000.")
+        : decimal.Round(value.Value, 2) != value ? Add(field, "must have at most two decimals.")
+        : this;
+
+    /// <summary>One of a fixed set of words.</summary>
+    public RequestValidator OneOf(string field, string? value, IReadOnlyCollection<string> allowed, bool required = true)
+    {
+        if (value is null)
+        {
+            return required ? Add(field, "is required.") : this;
+        }
+
+        return allowed.Contains(value) ? this : Add(field, $"must be one of {string.Join(", ", allowed)}.");
+    }
+
+    /// <summary>A postal address in the shape every start body uses; its fields are checked for presence and size
+    /// (the label workflow checks the postal rules themselves and names the field if they fail).</summary>
+    public RequestValidator Address(string field, AddressBody? address, bool required = true)
+    {
+        if (address is null)
+        {
+            return required ? Add(field, "is required.") : this;
+        }
+
+        Text($"{field}.name", address.Name, 100);
+        Text($"{field}.line1", address.Line1, 100);
+        Text($"{field}.line2", address.Line2, 100, required: false);
+        Text($"{field}.city", address.City, 60);
+        Text($"{field}.region", address.Region, 40);
+        Text($"{field}.postalCode", address.PostalCode, 12);
+        Text($"{field}.phone", address.Phone, 30, required: false);
+        return address.Country is "US" or "CA" ? this : Add($"{field}.country", "must be US or CA.");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    private static partial Regex IdPattern();
+}
+
+/// <summary>A postal address as request bodies carry it.</summary>
+public sealed record AddressBody(string? Name, string? Line1, string? Line2, string? City, string? Region, string? PostalCode, string? Country, string? Phone = null)
+{
+    /// <summary>The workflows' address record; call only after validation.</summary>
+    public Stateset.Workflows.Activities.Address ToAddress() => new(Name!.Trim(), Line1!.Trim(), Line2?.Trim(), City!.Trim(), Region!.Trim(), PostalCode!.Trim(), Country!, Phone?.Trim());
+}

@@ -1,0 +1,169 @@
+using System.Linq.Expressions;
+using System.Security.Claims;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Stateset.ServiceDefaults;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+using Temporalio.Exceptions;
+
+namespace Stateset.Gateway.Workflows;
+
+/// <summary>A started (or already started) business process.</summary>
+/// <param name="Id">The business id (order, refund, return or shipment id).</param>
+/// <param name="StatusUrl">Where its status is read.</param>
+/// <param name="TemporalUiUrl">The run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</param>
+public sealed record StartedResource(string Id, string WorkflowId, string? RunId, string StatusUrl, string? TemporalUiUrl);
+
+/// <summary>A business process as read: live from its workflow while it runs, from its read-model row once closed.</summary>
+/// <param name="Live">True when <see cref="Status"/> is the workflow's own status query; false when it is the read model.</param>
+/// <param name="Status">The status query's answer, or the read-model row.</param>
+public sealed record ResourceView(string Id, string WorkflowId, bool Live, object Status);
+
+/// <summary>The read-model row of a run (table <c>workflow_runs</c>).</summary>
+public sealed record RunRecord(
+    string WorkflowId, string WorkflowType, string BusinessId, string? CustomerId, string Status, string Stage,
+    decimal? Amount, string? Currency, DateTime StartedAt, DateTime UpdatedAt, DateTime? ClosedAt, string Details);
+
+/// <summary>
+/// What every resource API does with Temporal: start a workflow once per idempotency key, read a resource from
+/// the workflow or the read model, and deliver an operator's signal only while the workflow waits for it.
+/// </summary>
+public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings settings, IdempotentStarts starts, NpgsqlDataSource database, IConfiguration configuration)
+{
+    /// <summary>The header carrying the client's idempotency key.</summary>
+    public const string IdempotencyHeader = "Idempotency-Key";
+
+    /// <summary>Gets the Temporal client.</summary>
+    public ITemporalClient Temporal => temporal;
+
+    /// <summary>
+    /// Starts <typeparamref name="TWorkflow"/> for a validated request, once per idempotency key: the same key and
+    /// body answer the same resource; the same key with another body, or a business id another key claimed, is 409.
+    /// </summary>
+    public async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> StartAsync<TWorkflow, TResult>(
+        HttpContext http,
+        string resource,
+        string idPrefix,
+        object request,
+        string? requestedId,
+        Func<string, string> workflowId,
+        Func<string, Expression<Func<TWorkflow, Task<TResult>>>> run)
+    {
+        var key = http.Request.Headers[IdempotencyHeader].ToString();
+        if (key.Length is 0 or > 200)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [IdempotencyHeader] = ["An Idempotency-Key header of 1 to 200 characters is required on start requests."],
+            });
+        }
+
+        var client = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
+        var claim = await starts.ClaimAsync(client, resource, key, request, requestedId, idPrefix, workflowId, http.RequestAborted);
+        switch (claim)
+        {
+            case StartClaim.KeyReused:
+                return TypedResults.Problem("This Idempotency-Key was already used with a different request body.", statusCode: StatusCodes.Status409Conflict, title: "Idempotency key reused");
+            case StartClaim.ResourceTaken taken:
+                return TypedResults.Problem($"{taken.ResourceId} was already started by another request.", statusCode: StatusCodes.Status409Conflict, title: "Already exists");
+        }
+
+        var id = ((StartClaim.Owned)claim).ResourceId;
+        var options = new WorkflowOptions(workflowId(id), settings.TaskQueue)
+        {
+            // A retry of the same request (or a race with it) joins the run the first one started.
+            IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting,
+            IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate,
+            Rpc = new() { CancellationToken = http.RequestAborted },
+        };
+        string? runId;
+        try
+        {
+            var handle = await temporal.StartWorkflowAsync(run(id), options);
+            runId = handle.ResultRunId;
+        }
+        catch (WorkflowAlreadyStartedException e)
+        {
+            // Closed already (the retry came after the run finished): the same resource, not a new one.
+            runId = e.RunId;
+        }
+
+        if (runId is not null)
+        {
+            await starts.RecordRunAsync(client, resource, key, runId, http.RequestAborted);
+        }
+
+        var started = new StartedResource(id, workflowId(id), runId, $"/{resource}/{id}", TemporalUiUrl(workflowId(id), runId));
+        return TypedResults.Accepted(started.StatusUrl, started);
+    }
+
+    /// <summary>Reads a resource: the workflow's status query while it runs, the read model once it has closed.</summary>
+    public async Task<ResourceView?> ReadAsync<TWorkflow, TStatus>(string id, string workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
+    {
+        var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
+        try
+        {
+            var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
+            if (description.Status == WorkflowExecutionStatus.Running)
+            {
+                return new ResourceView(id, workflowId, Live: true, (await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } }))!);
+            }
+        }
+        catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+        {
+            // Gone from Temporal (past retention) or never started here: the read model is the record.
+        }
+
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var record = await connection.QuerySingleOrDefaultAsync<RunRecord>(
+            """
+            SELECT workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
+                   status, stage, amount, currency, started_at AS StartedAt, updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
+            FROM workflow_runs WHERE workflow_id = @workflowId
+            """,
+            new { workflowId });
+        return record is null ? null : new ResourceView(id, workflowId, Live: false, record);
+    }
+
+    /// <summary>
+    /// Sends an operator's signal if the workflow, asked through its status query, waits for that decision now;
+    /// otherwise 409. A race where the state changes in between is harmless: the workflow ignores a late signal.
+    /// </summary>
+    public async Task<Results<Accepted, NotFound, ProblemHttpResult>> SignalIfAsync<TWorkflow, TStatus>(
+        string workflowId,
+        Expression<Func<TWorkflow, TStatus>> statusQuery,
+        Func<TStatus, string?> refusal,
+        Expression<Func<TWorkflow, Task>> signal,
+        CancellationToken ct)
+    {
+        var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
+        try
+        {
+            var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
+            if (description.Status != WorkflowExecutionStatus.Running)
+            {
+                return TypedResults.Problem("The process has finished; there is nothing left to decide.", statusCode: StatusCodes.Status409Conflict, title: "Not waiting");
+            }
+
+            var status = await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } });
+            if (refusal(status) is { } why)
+            {
+                return TypedResults.Problem(why, statusCode: StatusCodes.Status409Conflict, title: "Not waiting");
+            }
+
+            await handle.SignalAsync(signal, new() { Rpc = new() { CancellationToken = ct } });
+            return TypedResults.Accepted((string?)null);
+        }
+        catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+        {
+            return TypedResults.NotFound();
+        }
+    }
+
+    private string? TemporalUiUrl(string workflowId, string? runId) =>
+        configuration["Temporal:UiUrl"] is { Length: > 0 } ui
+            ? $"{ui.TrimEnd('/')}/namespaces/{Uri.EscapeDataString(settings.Namespace)}/workflows/{Uri.EscapeDataString(workflowId)}" + (runId is null ? string.Empty : $"/{runId}")
+            : null;
+}

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+
+namespace Stateset.Gateway.Tests;
+
+/// <summary>
+/// Orders through the real path: HTTP → gateway → Temporal → worker → activities → PostgreSQL and the payment
+/// provider, whose signed settlement webhook comes back through the gateway's callback; carriers report tracking
+/// the same way. Nothing is faked.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class OrdersEndToEndTests(EndToEndFixture system)
+{
+    [Fact]
+    public async Task PlaceOrder_RunsToDelivery_ThroughPaymentCallback_PrintAck_AndCarrierWebhooks()
+    {
+        using var storefront = await system.ClientAsync("client");
+        using var station = await system.ClientAsync("callback");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+
+        var placed = await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
+        Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
+        Assert.Equal($"/orders/{orderId}", placed.Headers.Location?.ToString());
+
+        // The warehouse printer acknowledges the label's print job.
+        var label = await WaitForAsync(storefront, $"/labels/{orderId}-1", s => s.GetProperty("status").TryGetProperty("printJob", out var job) && job.ValueKind == JsonValueKind.Object);
+        var job = label.GetProperty("status").GetProperty("printJob");
+        var ack = await PostAsync(station, $"/print-jobs/{job.GetProperty("id").GetString()}/ack", new { stationId = job.GetProperty("stationId").GetString() });
+        Assert.Equal(HttpStatusCode.Accepted, ack.StatusCode);
+
+        // The carrier scans the parcel: its signed webhooks reach the gateway and become signals.
+        var awaiting = await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() == "awaiting shipment");
+        var carrier = awaiting.GetProperty("status").GetProperty("shipment").GetProperty("carrier").GetString();
+        var carrierLabelId = await ScalarAsync<string>($"SELECT carrier_label_id FROM labels WHERE shipment_id = '{orderId}-1'");
+        using var sandbox = new HttpClient { BaseAddress = system.Sandboxes.BaseAddress };
+        (await sandbox.PostAsJsonAsync(new Uri($"carriers/{carrier}/sandbox/labels/{carrierLabelId}/events", UriKind.Relative), new { status = "in_transit" })).EnsureSuccessStatusCode();
+        (await sandbox.PostAsJsonAsync(new Uri($"carriers/{carrier}/sandbox/labels/{carrierLabelId}/events", UriKind.Relative), new { status = "delivered" })).EnsureSuccessStatusCode();
+
+        var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
+        Assert.Equal("completed", done.GetProperty("status").GetProperty("status").GetString());
+        Assert.Equal("delivered", await ScalarAsync<string>($"SELECT status FROM orders WHERE id = '{orderId}'") is "delivered" or "completed" ? "delivered" : "not delivered");
+        Assert.Equal("captured", await ScalarAsync<string>($"SELECT status FROM payments WHERE order_id = '{orderId}'"));
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status <> 'committed'"));
+    }
+
+    [Fact]
+    public async Task SameIdempotencyKey_SameBody_IsOneOrder_AndOneCharge_DifferentBody_Is409()
+    {
+        using var storefront = await system.ClientAsync("client");
+        var key = Guid.NewGuid().ToString();
+        var body = Order(orderId: null, "4242424242424242");
+
+        var first = await PostAsync(storefront, "/orders", body, key);
+        var second = await PostAsync(storefront, "/orders", body, key);
+        var changed = await PostAsync(storefront, "/orders", Order(orderId: null, "4000000000000002"), key);
+
+        var a = await first.Content.ReadFromJsonAsync<JsonElement>();
+        var b = await second.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        Assert.Equal(a.GetProperty("id").GetString(), b.GetProperty("id").GetString());
+        Assert.Equal(a.GetProperty("runId").GetString(), b.GetProperty("runId").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, changed.StatusCode);
+        var orderId = a.GetProperty("id").GetString();
+        await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() is "printing label" or "awaiting shipment");
+        Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM payments WHERE order_id = '{orderId}'"));
+    }
+
+    [Fact]
+    public async Task DeclinedCard_FailsTheOrder_AndReleasesItsStock()
+    {
+        using var storefront = await system.ClientAsync("client");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+
+        await PostAsync(storefront, "/orders", Order(orderId, "4000000000000002"), orderId);
+
+        var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
+        Assert.Equal("payment_declined", done.GetProperty("status").GetProperty("status").GetString());
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status = 'reserved'"));
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM shipments WHERE order_id = '{orderId}'"));
+    }
+
+    [Fact]
+    public async Task Approve_WhenNotWaiting_Is409_AndWithoutOperatorScope_Is403()
+    {
+        using var storefront = await system.ClientAsync("client");
+        using var operatorClient = await system.ClientAsync("operator");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+        await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), orderId);
+        await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() is "printing label" or "awaiting shipment");
+
+        var forbidden = await PostAsync(storefront, $"/orders/{orderId}/approve", new { reason = "looks fine" });
+        var conflict = await PostAsync(operatorClient, $"/orders/{orderId}/approve", new { reason = "looks fine" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal("application/problem+json", conflict.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("""{"customerId":"cus-ava","currency":"USD","lines":[{"sku":"TENT-2P","quantity":-1}],"shippingAddress":{"name":"A","line1":"1 Main","city":"Reno","region":"NV","postalCode":"89502","country":"US"},"paymentMethod":"4242"}""", "lines[0].quantity")]
+    [InlineData("""{"customerId":"cus-ava","currency":"EUR","lines":[{"sku":"TENT-2P","quantity":1}],"shippingAddress":{"name":"A","line1":"1 Main","city":"Reno","region":"NV","postalCode":"89502","country":"US"},"paymentMethod":"4242"}""", "currency")]
+    [InlineData("""{"customerId":"cus-ava","currency":"USD","lines":[{"sku":"TENT-2P","quantity":"one"}],"shippingAddress":null,"paymentMethod":"4242"}""", "lines[0].quantity")]
+    [InlineData("""{"customerId":"cus-ava","currency":"USD","lines":[],"color":"red"}""", "color")]
+    [InlineData("""{"customerId":""", "body")]
+    public async Task PlaceOrder_BadBody_Is400NamingTheField_AndStartsNothing(string json, string field)
+    {
+        using var storefront = await system.ClientAsync("client");
+        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = content };
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+
+        var response = await storefront.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    private static object Order(string? orderId, string card) => new
+    {
+        orderId,
+        customerId = "cus-ava",
+        currency = "USD",
+        lines = new[] { new { sku = "HEADLAMP-400", quantity = 1 } },
+        shippingAddress = new { name = "Ava Martin", line1 = "1600 Amphitheatre Pkwy", city = "Mountain View", region = "CA", postalCode = "94043", country = "US" },
+        paymentMethod = card,
+    };
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Polls a resource until it reaches a state; the system runs on real time here, as in production.</summary>
+    private static async Task<JsonElement> WaitForAsync(HttpClient client, string path, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var body = JsonDocument.Parse(last).RootElement;
+                if (condition(body))
+                {
+                    return body;
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{path} never reached the expected state; last answer: {last}");
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(system.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}
