@@ -36,7 +36,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
         await using (var transaction = await connection.BeginTransactionAsync(ct))
         {
-            await connection.ExecuteAsync(new CommandDefinition(
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO payments (id, order_id, customer_id, idempotency_key, provider, amount, currency, payment_method)
                 VALUES (@PaymentId, @OrderId, @CustomerId, @IdempotencyKey, @Provider, @Amount, @Currency, @Method)
@@ -55,6 +55,12 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 },
                 transaction,
                 cancellationToken: ct));
+            if (inserted == 1)
+            {
+                var requested = new { PaymentId = paymentId, input.OrderId, input.Amount, Currency = currency };
+                await OutboxWriter.AppendAsync(transaction, "payment", paymentId, "payment.authorization_requested", requested, ct);
+            }
+
             var payment = await LockPaymentAsync(transaction, paymentId, ct);
             if (payment.Currency != currency)
             {
