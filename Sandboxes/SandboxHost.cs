@@ -2,14 +2,15 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Stateset.Sandboxes.Carriers;
 using Stateset.Sandboxes.PaymentProvider;
 
 namespace Stateset.Sandboxes;
 
 /// <summary>
 /// A web server on loopback hosting every sandbox under one base address: the payment provider at
-/// <c>/psp/v1/</c> (and the carriers, once mapped in <see cref="MapSandboxes"/>). Configuration lives under
-/// <c>Sandboxes</c>: <c>Sandboxes:Port</c> (0 picks a free port) and one section per sandbox.
+/// <c>/psp/v1/</c> and the carriers under <c>/carriers/</c>. Configuration lives under <c>Sandboxes</c>:
+/// <c>Sandboxes:Port</c> (0 picks a free port) and one section per sandbox.
 /// </summary>
 public sealed class SandboxHost : IAsyncDisposable
 {
@@ -47,6 +48,7 @@ public sealed class SandboxHost : IAsyncDisposable
         var port = builder.Configuration.GetValue("Sandboxes:Port", 0);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Services.AddPaymentProviderSandbox(builder.Configuration.GetSection("Sandboxes:PaymentProvider"));
+        builder.Services.AddCarrierSandbox(builder.Configuration.GetSection($"Sandboxes:{CarrierSandboxOptions.Section}"));
 
         var app = builder.Build();
         MapSandboxes(app);
@@ -70,6 +72,6 @@ public sealed class SandboxHost : IAsyncDisposable
     private static void MapSandboxes(WebApplication app)
     {
         app.MapPaymentProviderSandbox();
-        // Carriers: app.MapCarrierSandbox();
+        app.MapCarrierSandbox();
     }
 }

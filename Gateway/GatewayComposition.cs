@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Stateset.Gateway.Apis;
+using Stateset.Gateway.Security;
+using Stateset.ServiceDefaults;
+
+namespace Stateset.Gateway;
+
+/// <summary>
+/// How the gateway is put together, shared by its own Program and by the one-command stack that hosts it
+/// in-process.
+/// </summary>
+public static class GatewayComposition
+{
+    /// <summary>Registers the gateway's services.</summary>
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.AddCommerceDatabase();
+        builder.AddTemporal();
+        builder.AddGatewaySecurity();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+
+        // JSON APIs here take small bodies; refusing big ones early protects the gateway and the workflows behind it.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =
+            builder.Configuration.GetValue("Gateway:MaxRequestBodyBytes", 256 * 1024));
+        return builder;
+    }
+
+    /// <summary>Maps the gateway's endpoints.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+
+        app.MapOpenApi();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/openapi/v1.json", "Stateset Workflows API");
+            options.RoutePrefix = "docs";
+            options.DocumentTitle = "Stateset Workflows API";
+        });
+
+        app.MapHealthApi();
+        app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        return app;
+    }
+
+    private static void MapHealthApi(this WebApplication app)
+    {
+        var health = app.MapGroup("/health").WithTags("Health");
+
+        // Liveness asks only "is this process serving?"; readiness also checks what requests depend on.
+        health.MapHealthChecks("/live", new HealthCheckOptions { Predicate = _ => false })
+            .WithName("Live").WithSummary("The gateway process is serving requests.");
+        health.MapHealthChecks("/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        }).WithName("Ready").WithSummary("PostgreSQL and Temporal are reachable.");
+    }
+}

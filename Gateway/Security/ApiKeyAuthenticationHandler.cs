@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace Stateset.Gateway.Security;
+
+/// <summary>
+/// Authenticates a request by the API key in <c>Authorization: Bearer …</c> or <c>X-Api-Key</c>. Answers
+/// are cached briefly per key so a busy client costs one database read per half minute, not per request;
+/// a revoked key therefore stops working within that half minute.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyStore store,
+    IMemoryCache cache)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    /// <summary>The scheme's name.</summary>
+    public const string SchemeName = "ApiKey";
+
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = Presented(Request);
+        if (presented is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var key = await cache.GetOrCreateAsync(("api-key", presented), entry =>
+        {
+            entry.AbsoluteExpirationRelativeToNow = CacheFor;
+            entry.Size = 1;
+            return store.FindAsync(presented, Context.RequestAborted);
+        });
+        if (key is null)
+        {
+            return AuthenticateResult.Fail("The API key is unknown or revoked.");
+        }
+
+        var scopes = key.Scopes.Contains(ApiScopes.Admin) ? ApiScopes.All : key.Scopes;
+        var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Prefix) };
+        claims.AddRange(scopes.Select(scope => new Claim(ApiScopes.ClaimType, scope)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    /// <inheritdoc />
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(
+            StatusCodes.Status401Unauthorized,
+            "Authentication required",
+            "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.");
+
+    /// <inheritdoc />
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(StatusCodes.Status403Forbidden, "Scope missing", "This API key lacks the scope this endpoint requires.");
+
+    private static string? Presented(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("X-Api-Key", out var header) && header.Count == 1 && !string.IsNullOrWhiteSpace(header[0]))
+        {
+            return header[0]!.Trim();
+        }
+
+        var authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+    }
+
+    private async Task WriteProblemAsync(int status, string title, string detail)
+    {
+        var problems = Context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        Response.StatusCode = status;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+}

@@ -1,0 +1,28 @@
+using System.Net;
+
+namespace Stateset.TemporalServer;
+
+/// <summary>How to run an <see cref="EmbeddedTemporalServer"/>.</summary>
+public sealed class EmbeddedTemporalServerOptions
+{
+    /// <summary>Gets or sets the TCP port; 0 picks a free one.</summary>
+    public int Port { get; set; }
+
+    /// <summary>Gets or sets the address to listen on (loopback by default).</summary>
+    public IPAddress Address { get; set; } = IPAddress.Loopback;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the server runs in test mode on a virtual clock that jumps to the next
+    /// timer whenever no workflow or activity task is outstanding (true), or in dev mode on the real clock (false).
+    /// </summary>
+    public bool TimeSkipping { get; set; }
+
+    /// <summary>Gets or sets when a time-skipping server moves its clock by itself (see <see cref="AutoTimeSkipping"/>).</summary>
+    public AutoTimeSkipping AutoTimeSkipping { get; set; } = AutoTimeSkipping.WhileAwaitingResult;
+
+    /// <summary>Gets or sets the namespaces that exist from the start.</summary>
+    public IReadOnlyList<string> Namespaces { get; set; } = ["default"];
+
+    /// <summary>Gets or sets where the server logs; nothing is logged when null.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+}

@@ -1,0 +1,108 @@
+using System.Net;
+
+namespace Stateset.Stack.Tests;
+
+/// <summary>
+/// The README's first command as a newcomer runs it: everything comes up on embedded defaults, answers, and
+/// Ctrl-C leaves no process or port behind; a wrong setting ends it with one clear line.
+/// </summary>
+public sealed class LocalStackTests : IDisposable
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "stateset-stack-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dataDirectory))
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Run_EmbeddedDefaults_ServesGateway_AndCtrlCLeavesNothingBehind()
+    {
+        var ports = new { Temporal = StackProcess.FreePort(), Postgres = StackProcess.FreePort(), Gateway = StackProcess.FreePort() };
+        await using var stack = StackProcess.Start(Environment(ports.Temporal, ports.Postgres, ports.Gateway));
+
+        await stack.WaitUntilReadyAsync(TimeSpan.FromSeconds(120));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Gateway}") };
+        var ready = await http.GetAsync(new Uri("/health/ready", UriKind.Relative));
+        var body = await ready.Content.ReadAsStringAsync();
+        Assert.True(ready.StatusCode == HttpStatusCode.OK, body);
+        Assert.Contains($"http://127.0.0.1:{ports.Gateway}/docs", stack.Output, StringComparison.Ordinal);
+        Assert.Contains("embedded Temporal-compatible server", stack.Output, StringComparison.Ordinal);
+
+        var exitCode = await stack.InterruptAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, stack.Output);
+        Assert.False(StackProcess.IsListening(ports.Temporal), "Temporal port still open");
+        Assert.False(StackProcess.IsListening(ports.Postgres), "PostgreSQL port still open");
+        Assert.False(StackProcess.IsListening(ports.Gateway), "gateway port still open");
+        Assert.False(File.Exists(Path.Combine(_dataDirectory, "postgres", "data", "postmaster.pid")), "PostgreSQL still running");
+    }
+
+    [Fact]
+    public async Task Run_UnreachableTemporalAddress_FailsWithOneLine()
+    {
+        var environment = Environment(StackProcess.FreePort(), StackProcess.FreePort(), StackProcess.FreePort());
+        environment["TEMPORAL_ADDRESS"] = $"127.0.0.1:{StackProcess.FreePort()}";
+        await using var stack = StackProcess.Start(environment);
+
+        var exitCode = await stack.WaitForExitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.Equal(1, exitCode);
+        var errors = ErrorLines(stack.Output);
+        Assert.Single(errors);
+        Assert.Contains("Cannot reach Temporal at", errors[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stack.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_BadConnectionString_FailsWithOneLine()
+    {
+        var environment = Environment(StackProcess.FreePort(), StackProcess.FreePort(), StackProcess.FreePort());
+        environment["ConnectionStrings__Commerce"] = $"Host=127.0.0.1;Port={StackProcess.FreePort()};Username=nobody;Database=none";
+        await using var stack = StackProcess.Start(environment);
+
+        var exitCode = await stack.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        var errors = ErrorLines(stack.Output);
+        Assert.Single(errors);
+        Assert.Contains("Cannot connect to PostgreSQL with ConnectionStrings__Commerce", errors[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_GatewayPortInUse_FailsWithOneLine_AndStopsWhatItStarted()
+    {
+        using var blocker = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        blocker.Start();
+        var gatewayPort = ((IPEndPoint)blocker.LocalEndpoint).Port;
+        var postgresPort = StackProcess.FreePort();
+        var temporalPort = StackProcess.FreePort();
+        await using var stack = StackProcess.Start(Environment(temporalPort, postgresPort, gatewayPort));
+
+        var exitCode = await stack.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.Equal(1, exitCode);
+        var errors = ErrorLines(stack.Output);
+        Assert.Single(errors);
+        Assert.Contains($"Port {gatewayPort} is already in use", errors[0], StringComparison.Ordinal);
+        Assert.False(StackProcess.IsListening(postgresPort), "PostgreSQL left running after a failed start");
+        Assert.False(StackProcess.IsListening(temporalPort), "Temporal left running after a failed start");
+    }
+
+    private static List<string> ErrorLines(string output) =>
+        output.Split('\n').Where(line => line.StartsWith("error:", StringComparison.Ordinal)).ToList();
+
+    private Dictionary<string, string> Environment(int temporalPort, int postgresPort, int gatewayPort) => new()
+    {
+        ["STATESET_TEMPORAL_PORT"] = $"{temporalPort}",
+        ["STATESET_POSTGRES_PORT"] = $"{postgresPort}",
+        ["STATESET_GATEWAY_URL"] = $"http://127.0.0.1:{gatewayPort}",
+        ["STATESET_DATA_DIR"] = _dataDirectory,
+        ["TEMPORAL_ADDRESS"] = string.Empty,
+        ["ConnectionStrings__Commerce"] = string.Empty,
+        ["PATH"] = "/usr/local/bin:/usr/bin:/bin",
+    };
+}

@@ -1,0 +1,56 @@
+using Stateset.TemporalServer.Testing;
+using Temporalio.Client;
+using Temporalio.Worker;
+
+namespace Stateset.TemporalServer.Tests;
+
+/// <summary>One server for the whole suite: the embedded one in time-skipping mode, or TEMPORAL_ADDRESS when set.</summary>
+public sealed class TemporalServerFixture : IAsyncLifetime
+{
+    public TemporalTestEnvironment Environment { get; private set; } = null!;
+
+    public ITemporalClient Client => Environment.Client;
+
+    public async Task InitializeAsync() => Environment = await TemporalTestEnvironment.StartAsync();
+
+    public async Task DisposeAsync() => await Environment.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class TemporalServerCollection : ICollectionFixture<TemporalServerFixture>
+{
+    public const string Name = "Temporal server";
+}
+
+[Collection(TemporalServerCollection.Name)]
+public abstract class TemporalServerTest(TemporalServerFixture fixture)
+{
+    protected TemporalServerFixture Fixture { get; } = fixture;
+
+    protected ITemporalClient Client => Fixture.Client;
+
+    protected TemporalTestEnvironment Environment => Fixture.Environment;
+
+    protected static string NewTaskQueue() => $"tq-{Guid.NewGuid()}";
+
+    protected static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid()}";
+
+    /// <summary>Runs <paramref name="test"/> while a real worker polls a fresh task queue.</summary>
+    protected async Task WithWorkerAsync(Action<TemporalWorkerOptions> register, Func<string, Task> test)
+    {
+        var taskQueue = NewTaskQueue();
+        var options = new TemporalWorkerOptions(taskQueue);
+        register(options);
+        using var worker = new TemporalWorker(Client, options);
+        await worker.ExecuteAsync(() => test(taskQueue));
+    }
+
+    /// <summary>Skips the calling test on a real server (xunit's dynamic skip token marks it skipped, not passed).</summary>
+    protected void RequireTimeSkipping()
+    {
+        if (!Environment.SupportsTimeSkipping)
+        {
+            throw new InvalidOperationException("$XunitDynamicSkip$needs the embedded server's virtual clock");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using Stateset.Workflows.Activities;
+using Stateset.Workflows.Common;
+using Stateset.Workflows.LabelPrinting;
+using Temporalio.Client;
+using static Stateset.Workflows.Tests.WorkflowTestKit;
+
+namespace Stateset.Workflows.Tests;
+
+[Collection(TemporalCollection.Name)]
+public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
+{
+    private static readonly Address Reno = new("Reno Fulfillment Center", "1255 Gentry Way", null, "Reno", "NV", "89502", "US");
+    private static readonly Address Toronto = new("Liam Tremblay", "290 Bremner Blvd", "Unit 4", "Toronto", "ON", "M5V 3L9", "CA");
+
+    private ITemporalClient Client => temporal.Environment.Client;
+
+    [Fact]
+    public async Task UsToCanada_BuysRendersPrints_AndReturnsTrackingNumber()
+    {
+        var world = new ScriptedWorld(Client);
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+            var printing = await WaitForStatusAsync(handle, wf => wf.Status, s => s.PrintJob is not null);
+            await handle.SignalAsync(wf => wf.PrintedAsync(new PrintAcknowledgement(printing.PrintJob!.Id, "ps-reno-1")));
+
+            var result = await handle.GetResultAsync();
+
+            Assert.True(result.Printed);
+            Assert.Equal($"1Z{shipmentId}", result.TrackingNumber);
+            Assert.Equal(9.95m, result.Cost);
+            await Histories.SaveAsync(Client, "label-us-to-canada", handle.Id);
+        });
+
+        string[] expected = ["ValidateAddress from", "ValidateAddress to", "ShopRates", $"BuyLabel {shipmentId}", $"RenderLabel {shipmentId}", $"PrintJob {shipmentId} ps-reno-1", $"PrintAck pj-{shipmentId}"];
+        Assert.Equal(expected, world.Calls.Where(c => !c.StartsWith("ReadModel", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task InvalidPostalCode_FailsAtOnce_WithoutRetrying_AndBuysNothing()
+    {
+        var world = new ScriptedWorld(Client);
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(NewId("s"), Reno, Toronto with { PostalCode = "INVALID" }), taskQueue);
+
+            var failure = await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Equal(ShippingFailures.InvalidAddress, Failures.ErrorType(failure));
+            Assert.Contains("to.postalCode", failure.InnerException!.Message, StringComparison.Ordinal);
+        });
+
+        Assert.Single(world.CallsTo("ValidateAddress to"));
+        Assert.Empty(world.CallsTo("BuyLabel"));
+    }
+
+    [Fact]
+    public async Task CarriersDown_RateShoppingRetries_ThenSucceeds()
+    {
+        var world = new ScriptedWorld(Client) { CarrierOutageAttempts = 2 };
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(NewId("s"), Reno, Toronto, stationId: null), taskQueue);
+
+            var result = await handle.GetResultAsync();
+
+            Assert.Equal("ridgeline", result.Carrier);
+        });
+
+        Assert.Equal(3, world.CallsTo("ShopRates").Count());
+    }
+
+    [Fact]
+    public async Task FailureAfterPurchase_VoidsTheLabel()
+    {
+        var world = new ScriptedWorld(Client) { FailRender = true };
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+
+            await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowFailedException>(() => handle.GetResultAsync());
+
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal(["void label"], status.CompensationsRun);
+            Assert.Equal("failed", status.Status);
+            await Histories.SaveAsync(Client, "label-void-after-failure", handle.Id);
+        });
+
+        Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
+    }
+
+    [TimeSkippingFact]
+    public async Task StationNeverAcknowledges_ReturnsTheLabelUnprinted_WithoutVoidingIt()
+    {
+        var world = new ScriptedWorld(Client);
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(NewId("s"), Reno, Toronto), taskQueue);
+
+            var result = await handle.GetResultAsync();
+
+            Assert.False(result.Printed);
+            Assert.NotNull(result.PrintJobId);
+        });
+
+        Assert.Empty(world.CallsTo("VoidLabel"));
+    }
+
+    private static PrintLabelInput Input(string shipmentId, Address from, Address to, string? stationId = "ps-reno-1") =>
+        new(shipmentId, "o-1", from, to, new Parcel(2100, 550, 180, 180), ServiceLevel.Ground, stationId);
+
+    private Task<WorkflowHandle<LabelPrintingWorkflow, PrintLabelResult>> StartAsync(PrintLabelInput input, string taskQueue) =>
+        Client.StartWorkflowAsync((LabelPrintingWorkflow wf) => wf.RunAsync(input), new WorkflowOptions(WorkflowIds.Label(input.ShipmentId), taskQueue));
+}

@@ -1,0 +1,59 @@
+using Stateset.Workflows.LabelPrinting;
+using Stateset.Workflows.OrderFulfillment;
+using Stateset.Workflows.RefundProcessing;
+using Stateset.Workflows.ReturnAuthorization;
+using Temporalio.Client;
+using Temporalio.Worker;
+
+namespace Stateset.Workflows.Tests;
+
+/// <summary>A real Temporal worker with every workflow, on a task queue of its own, for the length of one test.</summary>
+public static class WorkflowTestKit
+{
+    public static string NewTaskQueue() => $"tq-{Guid.NewGuid():N}";
+
+    public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+
+    /// <summary>Runs <paramref name="test"/> while a worker serves <paramref name="taskQueue"/> with the given activities.</summary>
+    public static async Task RunWorkerAsync(ITemporalClient client, string taskQueue, object activities, Func<Task> test)
+    {
+        var options = new TemporalWorkerOptions(taskQueue)
+            .AddWorkflow<OrderFulfillmentWorkflow>()
+            .AddWorkflow<LabelPrintingWorkflow>()
+            .AddWorkflow<RefundProcessingWorkflow>()
+            .AddWorkflow<ReturnAuthorizationWorkflow>()
+            .AddAllActivities(activities.GetType(), activities);
+        using var worker = new TemporalWorker(client, options);
+        await worker.ExecuteAsync(test);
+    }
+
+    /// <summary>
+    /// Polls a workflow's status query until it satisfies <paramref name="condition"/>. Waiting for the workflow
+    /// to reach a state is not waiting for time: no timer fires while no client awaits a result.
+    /// </summary>
+    public static async Task<TStatus> WaitForStatusAsync<TWorkflow, TStatus>(
+        WorkflowHandle<TWorkflow> handle, System.Linq.Expressions.Expression<Func<TWorkflow, TStatus>> query, Func<TStatus, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        TStatus? last = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                last = await handle.QueryAsync(query);
+                if (condition(last))
+                {
+                    return last;
+                }
+            }
+            catch (Temporalio.Exceptions.TemporalException)
+            {
+                // The first workflow task may not have run yet; queries answer once it has.
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException($"Workflow {handle.Id} never reached the expected state; last status: {last}");
+    }
+}

@@ -1,0 +1,77 @@
+using Stateset.Workflows.Activities;
+using Temporalio.Workflows;
+
+namespace Stateset.Workflows.Common;
+
+/// <summary>
+/// Keeps the run's outside views current as its status changes: the search attributes the Temporal UI filters
+/// on and the run's read-model row in PostgreSQL. The workflow owns the row (not the gateway), so a crash
+/// between "start" and "insert" cannot leave the two out of step; the sequence number lets the row ignore a
+/// late retry of an older write.
+/// </summary>
+public sealed class RunRecorder(string workflowType, string businessId, string orderId, string? customerId)
+{
+    private long _sequence;
+
+    /// <summary>Gets the current business status.</summary>
+    public string Status { get; private set; } = "started";
+
+    /// <summary>Gets the current stage.</summary>
+    public string Stage { get; private set; } = "starting";
+
+    /// <summary>Carries the sequence across continue-as-new so the row keeps accepting this run's writes.</summary>
+    public void ContinueFrom(long sequence, string status, string stage)
+    {
+        _sequence = sequence;
+        Status = status;
+        Stage = stage;
+    }
+
+    /// <summary>Gets the sequence of the last write.</summary>
+    public long Sequence => _sequence;
+
+    /// <summary>Moves the run to a status and stage and records it everywhere.</summary>
+    public async Task RecordAsync(
+        string status,
+        string stage,
+        decimal? amount = null,
+        string? currency = null,
+        bool closed = false,
+        IReadOnlyDictionary<string, string>? details = null)
+    {
+        Status = status;
+        Stage = stage;
+        var attributes = new List<SearchAttributeUpdate>
+        {
+            StatesetSearchAttributes.OrderId.ValueSet(orderId),
+            StatesetSearchAttributes.BusinessStatus.ValueSet(status),
+        };
+        if (customerId is not null)
+        {
+            attributes.Add(StatesetSearchAttributes.CustomerId.ValueSet(customerId));
+        }
+
+        if (amount is { } value)
+        {
+            attributes.Add(StatesetSearchAttributes.Amount.ValueSet((double)value));
+        }
+
+        Workflow.UpsertTypedSearchAttributes(attributes.ToArray());
+
+        var update = new WorkflowRunUpdate(
+            Workflow.Info.WorkflowId,
+            workflowType,
+            businessId,
+            customerId,
+            status,
+            stage,
+            ++_sequence,
+            Workflow.UtcNow,
+            amount,
+            currency,
+            closed,
+            details);
+        await Workflow.ExecuteActivityAsync(
+            (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), ActivityProfiles.Bookkeeping);
+    }
+}

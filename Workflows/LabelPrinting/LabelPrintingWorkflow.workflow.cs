@@ -1,0 +1,144 @@
+using Stateset.Workflows.Activities;
+using Stateset.Workflows.Common;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace Stateset.Workflows.LabelPrinting;
+
+/// <summary>
+/// <c>label-{shipmentId}</c>: validate and normalise both addresses, rate-shop the carriers, buy the label
+/// [void], render 4x6 ZPL and PDF, queue a print job and wait for the station's acknowledgement, and hand the
+/// tracking number back. A failure after the purchase voids the label, so no paid label is left active.
+/// </summary>
+[Workflow]
+public sealed class LabelPrintingWorkflow
+{
+    private static readonly TimeSpan DefaultPrintAcknowledgementTimeout = TimeSpan.FromMinutes(30);
+
+    private readonly Timeline _timeline = new();
+    private readonly Saga _saga;
+    private PrintLabelInput? _input;
+    private RunRecorder? _recorder;
+    private Rate? _rate;
+    private Label? _label;
+    private PrintJob? _printJob;
+    private PrintAcknowledgement? _acknowledgement;
+    private string? _failure;
+
+    /// <summary>Initializes a new instance of the <see cref="LabelPrintingWorkflow"/> class.</summary>
+    public LabelPrintingWorkflow() => _saga = new Saga(_timeline);
+
+    /// <summary>Gets the run's status.</summary>
+    [WorkflowQuery]
+    public LabelStatus Status => new(
+        _input?.ShipmentId ?? string.Empty,
+        _input?.OrderId ?? string.Empty,
+        _recorder?.Status ?? "started",
+        _recorder?.Stage ?? "starting",
+        _timeline.Entries,
+        _rate,
+        _label,
+        _printJob,
+        _saga.Ran,
+        _failure);
+
+    /// <summary>Runs the label's steps.</summary>
+    [WorkflowRun]
+    public async Task<PrintLabelResult> RunAsync(PrintLabelInput input)
+    {
+        _input = input;
+        _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null);
+        await _recorder.RecordAsync("validating", "addresses");
+        try
+        {
+            var fromInput = new ValidateAddressInput(input.From, "from");
+            var toInput = new ValidateAddressInput(input.To, "to");
+            var from = await _timeline.RunAsync("validate sender address", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.ValidateAddressAsync(fromInput), ActivityProfiles.BusinessStep));
+            var to = await _timeline.RunAsync("validate recipient address", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.ValidateAddressAsync(toInput), ActivityProfiles.BusinessStep));
+
+            await _recorder.RecordAsync("rating", "rate shopping");
+            var shopping = new ShopRatesInput(from, to, input.Parcel, input.ServiceLevel);
+            var rate = _rate = await _timeline.RunAsync("rate shopping", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.ShopRatesAsync(shopping), ActivityProfiles.Provider));
+
+            // Registered before buying: a purchase that succeeded at the carrier but timed out here must still be voided.
+            var voiding = new VoidLabelInput(input.ShipmentId);
+            _saga.Register("void label", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+            await _recorder.RecordAsync("purchasing", "label purchase");
+            var purchase = new BuyLabelInput(input.ShipmentId, input.OrderId, rate, from, to, input.Parcel, input.ReturnId);
+            var label = _label = await _timeline.RunAsync("buy label", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.BuyLabelAsync(purchase), ActivityProfiles.Provider));
+
+            var labelFacts = new Dictionary<string, string> { ["trackingNumber"] = label.TrackingNumber, ["carrier"] = label.Carrier };
+            await _recorder.RecordAsync("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts);
+            var rendering = new RenderLabelInput(input.ShipmentId, from, to, input.Parcel);
+            await _timeline.RunAsync("render label", () => Workflow.ExecuteActivityAsync(
+                (ILabelActivities a) => a.RenderLabelAsync(rendering), ActivityProfiles.BusinessStep));
+
+            var printed = await PrintAsync(input, label);
+            await _recorder.RecordAsync(printed ? "printed" : "label_ready", "done", label.Amount, label.Currency, closed: true);
+            return new PrintLabelResult(
+                input.ShipmentId,
+                label.Carrier,
+                label.Service,
+                label.TrackingNumber,
+                label.Amount,
+                label.Currency,
+                _printJob?.Id,
+                printed);
+        }
+        catch (Exception e) when (TemporalException.IsCanceledException(e) || e is ActivityFailureException or ApplicationFailureException)
+        {
+            _failure = Failures.Describe(e);
+            await _saga.CompensateAsync();
+            var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+            await _recorder.RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["failure"] = _failure });
+            throw Failures.AsBusinessFailure(e, "Label could not be produced", "LabelFailed");
+        }
+    }
+
+    /// <summary>The print station confirms it printed the job.</summary>
+    [WorkflowSignal]
+    public async Task PrintedAsync(PrintAcknowledgement acknowledgement)
+    {
+        if (_printJob is null || acknowledgement.PrintJobId != _printJob.Id || _acknowledgement is not null)
+        {
+            var why = _acknowledgement is not null ? "already acknowledged" : "not the job this label waits for";
+            _timeline.Add("print acknowledgement", StepOutcome.Ignored, $"{acknowledgement.PrintJobId} from {acknowledgement.StationId}: {why}");
+            return;
+        }
+
+        _acknowledgement = acknowledgement;
+        await Task.CompletedTask;
+    }
+
+    private async Task<bool> PrintAsync(PrintLabelInput input, Label label)
+    {
+        if (input.StationId is null)
+        {
+            _timeline.Add("print", StepOutcome.Noted, "no print station given");
+            return false;
+        }
+
+        await _recorder!.RecordAsync("printing", "waiting for print station", label.Amount, label.Currency);
+        var job = new CreatePrintJobInput(input.ShipmentId, input.StationId);
+        _printJob = await _timeline.RunAsync("queue print job", () => Workflow.ExecuteActivityAsync(
+            (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
+
+        var timeout = input.PrintAcknowledgementTimeout ?? DefaultPrintAcknowledgementTimeout;
+        if (!await Workflow.WaitConditionAsync(() => _acknowledgement is not null, timeout))
+        {
+            // The label is paid for and valid: hand it back and let the warehouse reprint, rather than void it.
+            _timeline.Add("print acknowledgement", StepOutcome.Failed, $"station {input.StationId} did not confirm within {timeout}");
+            return false;
+        }
+
+        var acknowledged = new AcknowledgePrintJobInput(_acknowledgement!.PrintJobId, _acknowledgement.StationId);
+        _printJob = await _timeline.RunAsync("record print acknowledgement", () => Workflow.ExecuteActivityAsync(
+            (ILabelActivities a) => a.AcknowledgePrintJobAsync(acknowledged), ActivityProfiles.BusinessStep));
+        return true;
+    }
+}

@@ -1,0 +1,450 @@
+using Stateset.Workflows.Activities;
+using Stateset.Workflows.Common;
+using Stateset.Workflows.LabelPrinting;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace Stateset.Workflows.OrderFulfillment;
+
+/// <summary>
+/// <c>order-{orderId}</c>: validate → reserve inventory [release] → authorise payment, settled by the provider's
+/// callback [void, or refund once captured] → risk check → operator approval when required (reminder, expiry) →
+/// capture → LabelPrinting child [void label] → carrier signals (shipped, delivered) with deadlines → commit
+/// inventory → complete. A customer's cancel before shipping unwinds the compensations in reverse order.
+/// </summary>
+[Workflow]
+public sealed class OrderFulfillmentWorkflow
+{
+    // Past this many events the run continues as new while it waits for the carrier, carrying its state.
+    private const int HistoryEventLimit = 2_000;
+    private const int SeenCarrierEventLimit = 200;
+
+    private readonly Timeline _timeline;
+    private readonly Saga _saga;
+    private readonly ApprovalGate _approval;
+    private readonly List<string> _seenCarrierEvents = [];
+    private readonly Queue<CarrierEvent> _carrierEvents = new();
+    private FulfillOrderInput? _input;
+    private RunRecorder? _recorder;
+    private OrderMoney? _money;
+    private OrderShipment? _shipment;
+    private CancelRequest? _cancel;
+    private string? _failure;
+
+    /// <summary>Initializes a new instance of the <see cref="OrderFulfillmentWorkflow"/> class.</summary>
+    [WorkflowInit]
+    public OrderFulfillmentWorkflow(FulfillOrderInput input)
+    {
+        _timeline = new Timeline(input.Resume?.Timeline);
+        _saga = new Saga(_timeline);
+        _approval = new ApprovalGate(_timeline);
+    }
+
+    /// <summary>Gets the order's status: stage, timeline, pending approval, money, shipment, compensations.</summary>
+    [WorkflowQuery]
+    public OrderStatus Status => new(
+        _input?.OrderId ?? string.Empty,
+        _input?.CustomerId ?? string.Empty,
+        _recorder?.Status ?? "started",
+        _recorder?.Stage ?? "starting",
+        _timeline.Entries,
+        _approval.Pending,
+        _approval.Decision,
+        _money ?? new OrderMoney(_input?.Currency ?? string.Empty, 0, null, 0, 0, 0),
+        _shipment,
+        _saga.Ran,
+        _failure);
+
+    private OrderDeadlines Deadlines => _input?.Deadlines ?? OrderDeadlines.Default;
+
+    private bool ShippingStarted => _shipment?.ShippedAt is not null;
+
+    /// <summary>Runs the order to delivery, or unwinds it.</summary>
+    [WorkflowRun]
+    public async Task<FulfillOrderResult> RunAsync(FulfillOrderInput input)
+    {
+        _input = input;
+        _recorder = new RunRecorder("OrderFulfillment", input.OrderId, input.OrderId, input.CustomerId);
+        if (input.Resume is { } resume)
+        {
+            return await ResumeAwaitingDeliveryAsync(resume);
+        }
+
+        try
+        {
+            await PlaceAsync(input);
+            var reservation = await ReserveAsync(input);
+            await AuthorizeAsync(input);
+            if (await SeekApprovalAsync(input) is { } refusal)
+            {
+                return await UnwindAsync(refusal.Status, refusal.Reason);
+            }
+
+            await CaptureAsync();
+            if (_cancel is not null)
+            {
+                return await UnwindAsync("cancelled", $"cancelled by {_cancel.RequestedBy}");
+            }
+
+            await PrintLabelAsync(input, reservation);
+            if (!await AwaitShipmentAsync())
+            {
+                return await UnwindAsync("cancelled", _cancel is not null ? $"cancelled by {_cancel.RequestedBy}" : "not shipped by the deadline");
+            }
+
+            return await AwaitDeliveryAsync(Workflow.UtcNow + Deadlines.DeliverBy);
+        }
+        catch (Exception e) when (e is ActivityFailureException or ChildWorkflowFailureException or ApplicationFailureException)
+        {
+            var status = Failures.ErrorType(e) == CommerceErrorTypes.PaymentDeclined ? "payment_declined" : "failed";
+            await UnwindAsync(status, Failures.Describe(e));
+            throw Failures.AsBusinessFailure(e, $"Order {input.OrderId} failed", "OrderFailed");
+        }
+    }
+
+    /// <summary>An operator approves the order.</summary>
+    [WorkflowSignal]
+    public Task ApproveAsync(OperatorDecision decision)
+    {
+        _approval.Approve(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An operator rejects the order.</summary>
+    [WorkflowSignal]
+    public Task RejectAsync(OperatorDecision decision)
+    {
+        _approval.Reject(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The customer (or an operator) cancels the order; honoured until the parcel ships.</summary>
+    [WorkflowSignal]
+    public Task CancelAsync(CancelRequest request)
+    {
+        if (_cancel is not null || ShippingStarted || _recorder?.Stage == "done")
+        {
+            var why = _cancel is not null ? "already cancelled" : "the order has shipped";
+            _timeline.Add("cancel", StepOutcome.Ignored, $"from {request.RequestedBy}: {why}");
+        }
+        else
+        {
+            _cancel = request;
+            _timeline.Add("cancel", StepOutcome.Noted, $"requested by {request.RequestedBy}" + (request.Reason is null ? string.Empty : $": {request.Reason}"));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A carrier tracking event for the order's parcel.</summary>
+    [WorkflowSignal]
+    public Task CarrierEventAsync(CarrierEvent carrierEvent)
+    {
+        if (_seenCarrierEvents.Contains(carrierEvent.EventId))
+        {
+            _timeline.Add($"carrier {carrierEvent.Kind}", StepOutcome.Ignored, $"duplicate event {carrierEvent.EventId}");
+            return Task.CompletedTask;
+        }
+
+        _seenCarrierEvents.Add(carrierEvent.EventId);
+        if (_seenCarrierEvents.Count > SeenCarrierEventLimit)
+        {
+            _seenCarrierEvents.RemoveAt(0);
+        }
+
+        _carrierEvents.Enqueue(carrierEvent);
+        return Task.CompletedTask;
+    }
+
+    private async Task PlaceAsync(FulfillOrderInput input)
+    {
+        await _recorder!.RecordAsync("pending", "validating");
+        var order = new PlaceOrderInput(input.OrderId, input.CustomerId, input.Currency, input.Lines, ToPostal(input.ShippingAddress)!, ToPostal(input.BillingAddress));
+        var placed = await _timeline.RunAsync("validate order", () => Workflow.ExecuteActivityAsync(
+            (IOrderActivities a) => a.PlaceOrderAsync(order), ActivityProfiles.BusinessStep));
+        _money = new OrderMoney(placed.Currency, placed.Total, null, 0, 0, 0);
+    }
+
+    private async Task<InventoryReservation> ReserveAsync(FulfillOrderInput input)
+    {
+        // Registered before the step: a reservation that committed but whose answer was lost is still released.
+        _saga.Register("release inventory", () => Workflow.ExecuteActivityAsync(
+            (IInventoryActivities a) => a.ReleaseInventoryAsync(input.OrderId), ActivityProfiles.Bookkeeping));
+        await _recorder!.RecordAsync("pending", "reserving inventory", _money!.Total, _money.Currency);
+        var reserve = new ReserveInventoryInput(input.OrderId, input.Lines, input.ShippingAddress.Country);
+        var reservation = await _timeline.RunAsync("reserve inventory", () => Workflow.ExecuteActivityAsync(
+            (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
+        await SetOrderStatusAsync("reserved");
+        return reservation;
+    }
+
+    private async Task AuthorizeAsync(FulfillOrderInput input)
+    {
+        var paymentId = PaymentIds.ForOrder(input.OrderId);
+        _saga.Register("void or refund payment", ReversePaymentAsync);
+        await _recorder!.RecordAsync("reserved", "authorizing payment", _money!.Total, _money.Currency);
+
+        // Completed asynchronously by the gateway when the provider's callback arrives.
+        var authorize = new AuthorizePaymentInput(input.OrderId, input.CustomerId, _money.Total, _money.Currency, input.PaymentMethod);
+        var authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
+            (IPaymentActivities a) => a.AuthorizePaymentAsync(authorize), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback)));
+        _money = _money with { PaymentId = authorization.PaymentId ?? paymentId, Authorized = authorization.Amount };
+        await SetOrderStatusAsync("authorized");
+    }
+
+    /// <summary>Returns null when the order may proceed, else how it ends (rejected, expired, cancelled) and why.</summary>
+    private async Task<(string Status, string Reason)?> SeekApprovalAsync(FulfillOrderInput input)
+    {
+        await _recorder!.RecordAsync("authorized", "risk check", _money!.Total, _money.Currency);
+        var check = new RiskCheckInput(input.OrderId, input.CustomerId, _money.Total, _money.Currency, ToPostal(input.ShippingAddress)!, ToPostal(input.BillingAddress));
+        var risk = await _timeline.RunAsync("risk check", () => Workflow.ExecuteActivityAsync(
+            (IRiskActivities a) => a.AssessOrderRiskAsync(check), ActivityProfiles.BusinessStep));
+        if (_cancel is not null)
+        {
+            return ("cancelled", $"cancelled by {_cancel.RequestedBy}");
+        }
+
+        if (!risk.RequiresApproval)
+        {
+            _timeline.Add("approval", StepOutcome.Completed, $"not required (risk score {risk.Score})");
+            return null;
+        }
+
+        var reason = $"risk score {risk.Score}: {string.Join(", ", risk.Reasons)}";
+        var requestedAt = Workflow.UtcNow;
+        await SetOrderStatusAsync("awaiting_approval");
+        await _recorder.RecordAsync("awaiting_approval", "awaiting approval", _money.Total, _money.Currency);
+        var approvalRequest = new ApprovalRequest(Workflow.Info.WorkflowId, "order", input.OrderId, reason, requestedAt, requestedAt + Deadlines.ApprovalExpiry);
+        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+
+        var decision = await _approval.WaitAsync(
+            reason,
+            Deadlines.ApprovalReminder,
+            Deadlines.ApprovalExpiry,
+            () => _cancel is not null,
+            () => NotifyAsync("approval_needed", "approval-reminder", ("reason", reason)));
+
+        var recorded = decision.Outcome switch
+        {
+            DecisionOutcome.Approved => "approved",
+            DecisionOutcome.Rejected => "rejected",
+            _ => "expired",
+        };
+        var decided = new ApprovalDecision(Workflow.Info.WorkflowId, "order", input.OrderId, recorded, decision.DecidedBy, decision.DecidedAt, decision.Reason);
+        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        var because = $"{decision.Outcome} by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}");
+        switch (decision.Outcome)
+        {
+            case DecisionOutcome.Approved:
+                await SetOrderStatusAsync("approved");
+                return null;
+            case DecisionOutcome.Rejected:
+                return ("rejected", because);
+            case DecisionOutcome.Expired:
+                return ("expired", because);
+            default:
+                return ("cancelled", because);
+        }
+    }
+
+    private async Task CaptureAsync()
+    {
+        await _recorder!.RecordAsync("approved", "capturing payment", _money!.Total, _money.Currency);
+        var captureInput = new CapturePaymentInput(_money.PaymentId!);
+        var capture = await _timeline.RunAsync("capture payment", () => Workflow.ExecuteActivityAsync(
+            (IPaymentActivities a) => a.CapturePaymentAsync(captureInput), ActivityProfiles.Provider));
+        _money = _money with { Captured = capture.CapturedAmount };
+        await SetOrderStatusAsync("captured");
+        await NotifyAsync("order_confirmed", "confirmed");
+    }
+
+    private async Task PrintLabelAsync(FulfillOrderInput input, InventoryReservation reservation)
+    {
+        var shipmentId = $"{input.OrderId}-1";
+        var locationId = reservation.Lines[0].LocationId;
+        await _recorder!.RecordAsync("captured", "printing label", _money!.Total, _money.Currency);
+        var prepare = new PrepareShipmentInput(shipmentId, input.OrderId, "outbound", locationId, input.ShippingAddress, input.Lines);
+        var shipment = await _timeline.RunAsync("prepare shipment", () => Workflow.ExecuteActivityAsync(
+            (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
+        _shipment = new OrderShipment(shipmentId, null, null, null, null, null, null);
+
+        var voiding = new VoidLabelInput(shipmentId);
+        _saga.Register("void label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+        var printing = new PrintLabelInput(
+            shipmentId, input.OrderId, shipment.From, shipment.To, shipment.Parcel, input.ServiceLevel, input.PrintStationId ?? shipment.DefaultStationId);
+        var label = await _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
+            (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
+        _shipment = _shipment with { Carrier = label.Carrier, Service = label.Service, TrackingNumber = label.TrackingNumber };
+    }
+
+    private async Task<bool> AwaitShipmentAsync()
+    {
+        var tracking = new Dictionary<string, string> { ["trackingNumber"] = _shipment!.TrackingNumber! };
+        await _recorder!.RecordAsync("label_printed", "awaiting shipment", _money!.Total, _money.Currency, details: tracking);
+        var deadline = Workflow.UtcNow + Deadlines.ShipBy;
+        while (!ShippingStarted)
+        {
+            var remaining = deadline - Workflow.UtcNow;
+            if (remaining <= TimeSpan.Zero ||
+                !await Workflow.WaitConditionAsync(() => _carrierEvents.Count > 0 || _cancel is not null, remaining))
+            {
+                _timeline.Add("shipment", StepOutcome.Failed, $"not shipped within {Deadlines.ShipBy}");
+                return false;
+            }
+
+            if (_cancel is not null)
+            {
+                return false;
+            }
+
+            ApplyCarrierEvents();
+        }
+
+        var orderId = _input!.OrderId;
+        await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
+            (IInventoryActivities a) => a.CommitInventoryAsync(orderId), ActivityProfiles.Bookkeeping));
+
+        // Shipped goods stay shipped: nothing after this point is undone by the saga.
+        _saga.Discard("release inventory");
+        _saga.Discard("void label");
+        _saga.Discard("void or refund payment");
+        await SetOrderStatusAsync("shipped");
+        await NotifyAsync("order_shipped", "shipped");
+        return true;
+    }
+
+    private async Task<FulfillOrderResult> AwaitDeliveryAsync(DateTime deliverBy)
+    {
+        await _recorder!.RecordAsync("shipped", "awaiting delivery", _money!.Total, _money.Currency);
+        while (_shipment!.DeliveredAt is null)
+        {
+            if (Workflow.CurrentHistoryLength > HistoryEventLimit || Workflow.ContinueAsNewSuggested)
+            {
+                var carryOver = new OrderCarryOver(
+                    _recorder.Status, _recorder.Sequence, _timeline.Entries, _approval.Decision, _money, _shipment, _seenCarrierEvents, deliverBy);
+                var next = _input! with { Resume = carryOver };
+                throw Workflow.CreateContinueAsNewException((OrderFulfillmentWorkflow wf) => wf.RunAsync(next));
+            }
+
+            var remaining = deliverBy - Workflow.UtcNow;
+            if (remaining <= TimeSpan.Zero || !await Workflow.WaitConditionAsync(() => _carrierEvents.Count > 0, remaining))
+            {
+                // Money is captured and goods are gone: flag for people (a claim with the carrier), do not wait forever.
+                _timeline.Add("delivery", StepOutcome.Failed, $"not delivered by {deliverBy:u}");
+                await SetOrderStatusAsync("failed", "delivery deadline passed");
+                await _recorder.RecordAsync("delivery_exception", "done", _money.Total, _money.Currency, closed: true);
+                return Result("delivery_exception");
+            }
+
+            ApplyCarrierEvents();
+        }
+
+        await SetOrderStatusAsync("delivered");
+        await SetOrderStatusAsync("completed");
+        await _recorder.RecordAsync("completed", "done", _money.Total, _money.Currency, closed: true);
+        return Result("completed");
+    }
+
+    private async Task<FulfillOrderResult> ResumeAwaitingDeliveryAsync(OrderCarryOver resume)
+    {
+        _recorder!.ContinueFrom(resume.RecorderSequence, resume.Status, "awaiting delivery");
+        _money = resume.Money;
+        _shipment = resume.Shipment;
+        _seenCarrierEvents.AddRange(resume.SeenCarrierEvents);
+        _timeline.Add("continued as new", StepOutcome.Noted, $"history reached {HistoryEventLimit} events");
+        return await AwaitDeliveryAsync(resume.DeliverByUtc);
+    }
+
+    private void ApplyCarrierEvents()
+    {
+        while (_carrierEvents.TryDequeue(out var e))
+        {
+            var at = e.OccurredAt ?? Workflow.UtcNow;
+            var detail = string.Join(" ", new[] { e.TrackingNumber, e.Description }.Where(s => s is not null));
+            switch (e.Kind)
+            {
+                case CarrierEventKind.Shipped when !ShippingStarted:
+                    _shipment = _shipment! with { ShippedAt = at, LastCarrierEvent = "shipped" };
+                    _timeline.Add("carrier shipped", StepOutcome.Noted, detail);
+                    break;
+                case CarrierEventKind.Delivered when ShippingStarted || _recorder!.Stage == "awaiting shipment":
+                    // A delivery scan implies pickup, even if the pickup scan never arrived.
+                    _shipment = _shipment! with { ShippedAt = _shipment.ShippedAt ?? at, DeliveredAt = at, LastCarrierEvent = "delivered" };
+                    _timeline.Add("carrier delivered", StepOutcome.Noted, detail);
+                    break;
+                case CarrierEventKind.InTransit:
+                case CarrierEventKind.Exception:
+                    _shipment = _shipment! with { LastCarrierEvent = e.Kind.ToString().ToLowerInvariant() };
+                    _timeline.Add($"carrier {e.Kind}", StepOutcome.Noted, detail);
+                    break;
+                default:
+                    _timeline.Add($"carrier {e.Kind}", StepOutcome.Ignored, "already recorded");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Ends the order without shipping it: compensations in reverse, then the final status everywhere.</summary>
+    private async Task<FulfillOrderResult> UnwindAsync(string status, string reason)
+    {
+        _failure = reason;
+        await _recorder!.RecordAsync(status, "compensating", _money?.Total, _money?.Currency);
+        await _saga.CompensateAsync();
+        var orderStatus = status switch
+        {
+            "rejected" => "rejected",
+            "cancelled" or "expired" => "cancelled",
+            _ => "failed",
+        };
+        await SetOrderStatusAsync(orderStatus, reason);
+        if (status is "cancelled" or "rejected" or "expired")
+        {
+            await NotifyAsync("order_cancelled", "cancelled");
+        }
+
+        var facts = new Dictionary<string, string> { ["reason"] = reason };
+        await _recorder.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
+        return Result(status);
+    }
+
+    private async Task ReversePaymentAsync()
+    {
+        var paymentId = _money?.PaymentId ?? PaymentIds.ForOrder(_input!.OrderId);
+        if (_money is { Captured: > 0 } captured)
+        {
+            var refundId = $"{_input!.OrderId}-reversal";
+            var refund = new RefundPaymentInput(refundId, paymentId, captured.Captured - captured.Refunded, captured.Currency, "order unwound");
+            var settlement = await Workflow.ExecuteActivityAsync(
+                (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback));
+            _money = captured with { Refunded = captured.Refunded + settlement.Amount };
+            return;
+        }
+
+        await Workflow.ExecuteActivityAsync((IPaymentActivities a) => a.VoidPaymentAsync(paymentId), ActivityProfiles.Provider);
+    }
+
+    private static PostalAddress? ToPostal(Address? address) => address is null
+        ? null
+        : new PostalAddress(address.Name, address.Line1, address.Line2, address.City, address.Region, address.PostalCode, address.Country);
+
+    private Task SetOrderStatusAsync(string status, string? reason = null)
+    {
+        var update = new UpdateOrderStatusInput(_input!.OrderId, status, Workflow.UtcNow, reason);
+        return Workflow.ExecuteActivityAsync((IOrderActivities a) => a.UpdateOrderStatusAsync(update), ActivityProfiles.Bookkeeping);
+    }
+
+    /// <summary>Writes a customer email once per order and event (the key makes retries and replays harmless).</summary>
+    private Task NotifyAsync(string template, string what, params (string Key, string Value)[] extra)
+    {
+        var data = new Dictionary<string, string> { ["orderId"] = _input!.OrderId };
+        foreach (var (key, value) in extra)
+        {
+            data[key] = value;
+        }
+
+        var notification = new CustomerNotification($"{_input.OrderId}:{what}", _input.CustomerId, template, data);
+        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+    }
+
+    private FulfillOrderResult Result(string status) => new(_input!.OrderId, status, _money!, _shipment, _failure);
+}

@@ -1,0 +1,323 @@
+using Stateset.Workflows.Activities;
+using Stateset.Workflows.Common;
+using Stateset.Workflows.LabelPrinting;
+using Stateset.Workflows.RefundProcessing;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace Stateset.Workflows.ReturnAuthorization;
+
+/// <summary>
+/// <c>rma-{returnId}</c>: eligibility (delivered, inside the return window, returnable, quantities not yet
+/// returned) → open the RMA → approve automatically or wait for an operator → return label (LabelPrinting child)
+/// [void return label] → wait for the warehouse's receipt (expiry closes the RMA and voids the label) →
+/// inspection (restocking fee for damaged items) → restock → RefundProcessing child → close.
+/// </summary>
+[Workflow]
+public sealed class ReturnAuthorizationWorkflow
+{
+    private readonly Timeline _timeline = new();
+    private readonly Saga _saga;
+    private readonly ApprovalGate _approval;
+    private AuthorizeReturnInput? _input;
+    private RunRecorder? _recorder;
+    private OpenedReturn? _opened;
+    private ReturnEligibility? _eligibility;
+    private string? _trackingNumber;
+    private string? _receivingLocationId;
+    private ReturnReceipt? _receipt;
+    private InspectionReport? _inspection;
+    private bool _awaitingReceipt;
+    private bool _awaitingInspection;
+    private string? _failure;
+
+    /// <summary>Initializes a new instance of the <see cref="ReturnAuthorizationWorkflow"/> class.</summary>
+    public ReturnAuthorizationWorkflow()
+    {
+        _saga = new Saga(_timeline);
+        _approval = new ApprovalGate(_timeline);
+    }
+
+    /// <summary>Gets the return's status.</summary>
+    [WorkflowQuery]
+    public ReturnStatus Status => new(
+        _input?.ReturnId ?? string.Empty,
+        _input?.OrderId ?? string.Empty,
+        _opened?.RmaNumber,
+        _recorder?.Status ?? "started",
+        _recorder?.Stage ?? "starting",
+        _timeline.Entries,
+        _approval.Pending,
+        _approval.Decision,
+        _eligibility,
+        _trackingNumber,
+        _receipt,
+        _inspection,
+        _eligibility?.RefundAmount,
+        _saga.Ran,
+        _failure);
+
+    private ReturnPolicy Policy => _input?.Policy ?? ReturnPolicy.Default;
+
+    /// <summary>Runs the return.</summary>
+    [WorkflowRun]
+    public async Task<AuthorizeReturnResult> RunAsync(AuthorizeReturnInput input)
+    {
+        _input = input;
+        _recorder = new RunRecorder("ReturnAuthorization", input.ReturnId, input.OrderId, input.CustomerId);
+        await _recorder.RecordAsync("requested", "checking eligibility");
+        var request = new ReturnRequest(input.ReturnId, input.OrderId, input.Lines, input.Reason);
+        try
+        {
+            _eligibility = await _timeline.RunAsync("eligibility", () => Workflow.ExecuteActivityAsync(
+                (IReturnActivities a) => a.CheckReturnEligibilityAsync(request), ActivityProfiles.BusinessStep));
+            if (!_eligibility.Eligible)
+            {
+                var why = string.Join("; ", _eligibility.Lines.Where(l => !l.Eligible).Select(l => $"{l.Sku}: {l.IneligibleReason}"));
+                throw new ApplicationFailureException($"Return {input.ReturnId} is not eligible: {why}", CommerceErrorTypes.ReturnNotEligible, nonRetryable: true);
+            }
+
+            _opened = await _timeline.RunAsync("open RMA", () => Workflow.ExecuteActivityAsync(
+                (IReturnActivities a) => a.OpenReturnAsync(request), ActivityProfiles.BusinessStep));
+            _eligibility = _opened.Eligibility;
+        }
+        catch (Exception e) when (e is ActivityFailureException or ApplicationFailureException)
+        {
+            _failure = Failures.Describe(e);
+            await _recorder.RecordAsync("refused", "done", closed: true, details: new Dictionary<string, string> { ["reason"] = _failure });
+            throw Failures.AsBusinessFailure(e, $"Return {input.ReturnId} refused", CommerceErrorTypes.ReturnNotEligible);
+        }
+
+        await RecordAsync("requested", "awaiting decision", new() { ["rmaNumber"] = _opened.RmaNumber });
+        if (await DecideAsync(input) is { } refusal)
+        {
+            return await CloseAsync(refusal.Status, refusal.Reason);
+        }
+
+        try
+        {
+            await IssueReturnLabelAsync(input);
+            if (!await AwaitReceiptAsync())
+            {
+                return await CloseAsync("expired", $"parcel not received within {Policy.ReceiptExpiry}");
+            }
+
+            await InspectAsync(input);
+            await RestockAsync(input);
+            var refund = await RefundAsync(input);
+            await SetReturnStatusAsync("refunded");
+            return await CloseAsync("closed", refund.Status == "refunded" ? null : $"refund {refund.Status}: {refund.Reason}");
+        }
+        catch (Exception e) when (e is ActivityFailureException or ChildWorkflowFailureException or ApplicationFailureException)
+        {
+            _failure = Failures.Describe(e);
+            await _saga.CompensateAsync();
+            await _recorder.RecordAsync("failed", "done", closed: true, details: new Dictionary<string, string> { ["reason"] = _failure });
+            throw Failures.AsBusinessFailure(e, $"Return {input.ReturnId} failed", "ReturnFailed");
+        }
+    }
+
+    /// <summary>An operator approves the return.</summary>
+    [WorkflowSignal]
+    public Task ApproveAsync(OperatorDecision decision)
+    {
+        _approval.Approve(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An operator rejects the return.</summary>
+    [WorkflowSignal]
+    public Task RejectAsync(OperatorDecision decision)
+    {
+        _approval.Reject(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The warehouse received the parcel.</summary>
+    [WorkflowSignal]
+    public Task ReceivedAsync(ReturnReceipt receipt)
+    {
+        if (!_awaitingReceipt || _receipt is not null)
+        {
+            _timeline.Add("receipt", StepOutcome.Ignored, $"from {receipt.ReceivedBy}: " + (_receipt is not null ? "already received" : "not awaiting the parcel"));
+            return Task.CompletedTask;
+        }
+
+        _receipt = receipt;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The warehouse reports the inspection of the received items.</summary>
+    [WorkflowSignal]
+    public Task InspectedAsync(InspectionReport report)
+    {
+        if (!_awaitingInspection || _inspection is not null)
+        {
+            _timeline.Add("inspection", StepOutcome.Ignored, $"from {report.InspectedBy}: " + (_inspection is not null ? "already inspected" : "not awaiting an inspection"));
+            return Task.CompletedTask;
+        }
+
+        _inspection = report;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Null when the return may go ahead; else how it ends and why.</summary>
+    private async Task<(string Status, string Reason)?> DecideAsync(AuthorizeReturnInput input)
+    {
+        if (_eligibility!.RefundAmount <= Policy.AutoApproveUpTo)
+        {
+            _timeline.Add("approval", StepOutcome.Completed, $"automatic: refund {_eligibility.RefundAmount} {_eligibility.Currency} is within {Policy.AutoApproveUpTo}");
+            await SetReturnStatusAsync("approved");
+            return null;
+        }
+
+        var reason = $"refund of {_eligibility.RefundAmount} {_eligibility.Currency} exceeds the automatic limit of {Policy.AutoApproveUpTo}";
+        var requestedAt = Workflow.UtcNow;
+        await RecordAsync("awaiting_approval", "awaiting approval");
+        var approvalRequest = new ApprovalRequest(Workflow.Info.WorkflowId, "return", input.ReturnId, reason, requestedAt, requestedAt + Policy.ApprovalExpiry);
+        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+        var decision = await _approval.WaitAsync(reason, Policy.ApprovalReminder, Policy.ApprovalExpiry, () => false, () => NotifyAsync("approval_needed", "approval-reminder"));
+        var decided = new ApprovalDecision(
+            Workflow.Info.WorkflowId, "return", input.ReturnId, decision.Outcome.ToString().ToLowerInvariant(), decision.DecidedBy, decision.DecidedAt, decision.Reason);
+        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        switch (decision.Outcome)
+        {
+            case DecisionOutcome.Approved:
+                await SetReturnStatusAsync("approved");
+                return null;
+            case DecisionOutcome.Rejected:
+                await NotifyAsync("return_rejected", "rejected");
+                return ("rejected", $"rejected by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}"));
+            default:
+                return ("expired", "no decision before the approval expired");
+        }
+    }
+
+    private async Task IssueReturnLabelAsync(AuthorizeReturnInput input)
+    {
+        var shipmentId = $"{input.ReturnId}-return";
+        await RecordAsync("approved", "issuing return label");
+        var items = input.Lines.Select(l => new OrderLine(l.Sku, l.Quantity)).ToList();
+        var prepare = new PrepareShipmentInput(shipmentId, input.OrderId, "return", LocationId: null, Customer: null, items, input.ReturnId);
+        var shipment = await _timeline.RunAsync("prepare return shipment", () => Workflow.ExecuteActivityAsync(
+            (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
+
+        var voiding = new VoidLabelInput(shipmentId);
+        _saga.Register("void return label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+
+        // The customer prints the return label at home: it is emailed, not sent to a warehouse printer.
+        var printing = new PrintLabelInput(
+            shipmentId, input.OrderId, shipment.From, shipment.To, shipment.Parcel, ServiceLevel.Ground, StationId: null, ReturnId: input.ReturnId);
+        var label = await _timeline.RunAsync("return label", () => Workflow.ExecuteChildWorkflowAsync(
+            (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
+        _trackingNumber = label.TrackingNumber;
+        _receivingLocationId = shipment.LocationId;
+        await SetReturnStatusAsync("label_issued");
+        await NotifyAsync("return_approved", "approved");
+    }
+
+    private async Task<bool> AwaitReceiptAsync()
+    {
+        await RecordAsync("label_issued", "awaiting receipt", new() { ["trackingNumber"] = _trackingNumber! });
+        _awaitingReceipt = true;
+        var received = await Workflow.WaitConditionAsync(() => _receipt is not null, Policy.ReceiptExpiry);
+        _awaitingReceipt = false;
+        if (!received)
+        {
+            _timeline.Add("receipt", StepOutcome.Failed, $"not received within {Policy.ReceiptExpiry}");
+            return false;
+        }
+
+        _timeline.Add("receipt", StepOutcome.Completed, $"by {_receipt!.ReceivedBy}");
+        _saga.Discard("void return label");
+        await SetReturnStatusAsync("received");
+        return true;
+    }
+
+    private async Task InspectAsync(AuthorizeReturnInput input)
+    {
+        await RecordAsync("received", "awaiting inspection");
+        _awaitingInspection = true;
+        if (!await Workflow.WaitConditionAsync(() => _inspection is not null, Policy.InspectionExpiry))
+        {
+            _timeline.Add("inspection", StepOutcome.Noted, $"no report within {Policy.InspectionExpiry}: the declared conditions stand");
+            _inspection = new InspectionReport("system", input.Lines.Select(l => new InspectedLine(l.Sku, l.Condition)).ToList());
+        }
+
+        _awaitingInspection = false;
+        var inspection = _inspection!;
+        var record = new RecordInspectionInput(input.ReturnId, inspection.InspectedBy, inspection.Lines.Select(l => new InspectedCondition(l.Sku, l.Condition)).ToList());
+        _eligibility = await _timeline.RunAsync("record inspection", () => Workflow.ExecuteActivityAsync(
+            (IReturnActivities a) => a.RecordInspectionAsync(record), ActivityProfiles.BusinessStep));
+        await SetReturnStatusAsync("inspected");
+    }
+
+    private async Task RestockAsync(AuthorizeReturnInput input)
+    {
+        var resellable = input.Lines
+            .Where(line => _inspection!.Lines.FirstOrDefault(l => l.Sku == line.Sku)?.Condition is not "damaged")
+            .Select(line => new OrderLine(line.Sku, line.Quantity))
+            .ToList();
+        if (resellable.Count == 0)
+        {
+            _timeline.Add("restock", StepOutcome.Noted, "nothing resellable");
+            return;
+        }
+
+        var restock = new RestockInput(input.ReturnId, _receivingLocationId!, resellable);
+        await _timeline.RunAsync("restock", () => Workflow.ExecuteActivityAsync(
+            (IInventoryActivities a) => a.RestockReturnAsync(restock), ActivityProfiles.Bookkeeping));
+    }
+
+    private async Task<RefundResult> RefundAsync(AuthorizeReturnInput input)
+    {
+        var amount = _eligibility!.RefundAmount;
+        await RecordAsync("inspected", "refunding");
+        if (amount <= 0)
+        {
+            _timeline.Add("refund", StepOutcome.Noted, "nothing to refund after fees");
+            return new RefundResult(input.ReturnId, "refunded", 0, _eligibility.Currency, null, null);
+        }
+
+        // The return was already approved, so its refund needs no second approval.
+        var policy = RefundPolicy.Default with { AutoApproveUpTo = amount };
+        var refund = new RefundRequest(
+            input.ReturnId, input.OrderId, input.CustomerId, amount, _eligibility.Currency, $"return {_opened!.RmaNumber}", "returns", input.ReturnId, policy);
+        return await _timeline.RunAsync("refund", () => Workflow.ExecuteChildWorkflowAsync(
+            (RefundProcessingWorkflow wf) => wf.RunAsync(refund), new ChildWorkflowOptions { Id = WorkflowIds.Refund(input.ReturnId) }));
+    }
+
+    private async Task<AuthorizeReturnResult> CloseAsync(string status, string? reason)
+    {
+        _failure = reason;
+        await _saga.CompensateAsync();
+        await SetReturnStatusAsync(status == "closed" ? "closed" : status, reason);
+        var facts = reason is null ? null : new Dictionary<string, string> { ["reason"] = reason };
+        await _recorder!.RecordAsync(status, "done", _eligibility?.RefundAmount, _eligibility?.Currency, closed: true, details: facts);
+        return new AuthorizeReturnResult(
+            _input!.ReturnId,
+            _opened?.RmaNumber,
+            status,
+            status == "closed" ? _eligibility!.RefundAmount : 0,
+            _eligibility?.RestockingFee ?? 0,
+            _eligibility?.Currency ?? string.Empty,
+            reason);
+    }
+
+    private Task RecordAsync(string status, string stage, Dictionary<string, string>? details = null) =>
+        _recorder!.RecordAsync(status, stage, _eligibility?.RefundAmount, _eligibility?.Currency, details: details);
+
+    private Task SetReturnStatusAsync(string status, string? reason = null)
+    {
+        var update = new UpdateReturnStatusInput(_input!.ReturnId, status, Workflow.UtcNow, reason);
+        return Workflow.ExecuteActivityAsync((IReturnActivities a) => a.UpdateReturnStatusAsync(update), ActivityProfiles.Bookkeeping);
+    }
+
+    /// <summary>Writes a customer email once per return and event (the key makes retries and replays harmless).</summary>
+    private Task NotifyAsync(string template, string what)
+    {
+        var data = new Dictionary<string, string> { ["returnId"] = _input!.ReturnId, ["rmaNumber"] = _opened?.RmaNumber ?? string.Empty };
+        var notification = new CustomerNotification($"{_input.ReturnId}:{what}", _input.CustomerId, template, data);
+        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+    }
+}
