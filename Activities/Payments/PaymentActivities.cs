@@ -16,9 +16,6 @@ namespace Stateset.Activities.Payments;
 /// </summary>
 public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvider provider) : IPaymentActivities
 {
-    /// <summary>Gets the payment id of an order's authorisation.</summary>
-    public static string PaymentIdFor(string orderId) => $"pay-{orderId}";
-
     /// <inheritdoc />
     [Activity]
     public async Task<PaymentAuthorization> AuthorizePaymentAsync(AuthorizePaymentInput input)
@@ -29,7 +26,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         var currency = BusinessFailure.RequireCurrency(input.Currency);
         BusinessFailure.RequireAmount(input.Amount, currency, "Amount");
         var ct = ActivityCancellation.Token;
-        var paymentId = PaymentIdFor(input.OrderId);
+        var paymentId = PaymentIds.ForOrder(input.OrderId);
         var idempotencyKey = $"{input.OrderId}:authorize";
         var taskToken = ActivityExecutionContext.Current.Info.TaskToken;
 

@@ -18,7 +18,7 @@ public sealed class PaymentFaultTests(PostgresFixture postgres)
 
         var authorization = await h.AuthorizeAsync("o-1", 75m, SandboxTestCards.TimeoutOnce);
 
-        Assert.Equal("pay-o-1", authorization.PaymentId);
+        Assert.Equal("o-1:payment", authorization.PaymentId);
         Assert.Equal(1, h.Provider.EffectiveRequests);
     }
 
