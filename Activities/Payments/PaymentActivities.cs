@@ -297,7 +297,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
             }
             else
             {
-                if (payment.Status is not ("captured" or "partially_refunded"))
+                if (payment.Status is not ("captured" or "partially_refunded" or "refunded"))
                 {
                     throw BusinessFailure.Create(CommerceErrorTypes.InvalidState, $"Payment {input.PaymentId} is {payment.Status}; only captured payments can be refunded.");
                 }

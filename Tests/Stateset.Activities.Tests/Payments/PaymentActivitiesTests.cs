@@ -191,6 +191,8 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         Assert.Equal(40m, retry.Amount);
         Assert.Equal("refunded", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = @paymentId", new { paymentId }));
         Assert.Equal(1, await _h.Db.CountEventsAsync("refund.succeeded"));
+        await Attempts.FailsAsync(
+            () => _h.Payments.RefundPaymentAsync(new RefundPaymentInput("rf-2b", paymentId, 0.01m, "USD")), CommerceErrorTypes.RefundExceedsCaptured);
     }
 
     [Fact]
