@@ -7,7 +7,7 @@ using Temporalio.Exceptions;
 
 namespace Stateset.Activities.Tests.Payments;
 
-[Collection(PostgresCollection.Name)]
+[Collection(PostgresWithHttpCollection.Name)]
 public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private PaymentsHarness _h = null!;

@@ -8,7 +8,7 @@ using Temporalio.Exceptions;
 namespace Stateset.Activities.Tests.Payments;
 
 /// <summary>Infrastructure faults stay retryable (Temporal retries them) and leave nothing half-done.</summary>
-[Collection(PostgresCollection.Name)]
+[Collection(PostgresWithHttpCollection.Name)]
 public sealed class PaymentFaultTests(PostgresFixture postgres)
 {
     [Fact]
