@@ -40,18 +40,9 @@ public static class CommerceActivitiesServiceCollectionExtensions
             .Bind(configuration.GetSection(PaymentProviderOptions.SectionName))
             .Validate(options => options.BaseUrl is { IsAbsoluteUri: true }, "PaymentProvider:BaseUrl must be an absolute URL.")
             .Validate(options => options.WebhookSecret.Length > 0, "PaymentProvider:WebhookSecret is required.");
-        var paymentProvider = services.AddHttpClient<IPaymentProvider, PspPaymentProvider>((provider, http) =>
-            http.BaseAddress = provider.GetRequiredService<IOptions<PaymentProviderOptions>>().Value.BaseUrl);
-        // The standard pipeline's overload taking a section refuses an empty one, so only overrides go through it.
-        var resilience = configuration.GetSection($"{PaymentProviderOptions.SectionName}:Resilience");
-        if (resilience.Exists())
-        {
-            paymentProvider.AddStandardResilienceHandler(resilience);
-        }
-        else
-        {
-            paymentProvider.AddStandardResilienceHandler();
-        }
+        services.AddHttpClient<IPaymentProvider, PspPaymentProvider>((provider, http) =>
+                http.BaseAddress = provider.GetRequiredService<IOptions<PaymentProviderOptions>>().Value.BaseUrl)
+            .AddStandardResilience(configuration.GetSection($"{PaymentProviderOptions.SectionName}:Resilience"));
 
         services.AddOptions<RiskOptions>().Bind(configuration.GetSection(RiskOptions.SectionName));
         services.AddOptions<ReturnOptions>().Bind(configuration.GetSection(ReturnOptions.SectionName));
