@@ -16,9 +16,6 @@ namespace Stateset.Activities.Payments;
 /// </summary>
 public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvider provider) : IPaymentActivities
 {
-    /// <summary>Gets the payment id of an order's authorisation.</summary>
-    public static string PaymentIdFor(string orderId) => $"pay-{orderId}";
-
     /// <inheritdoc />
     [Activity]
     public async Task<PaymentAuthorization> AuthorizePaymentAsync(AuthorizePaymentInput input)
@@ -29,14 +26,14 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         var currency = BusinessFailure.RequireCurrency(input.Currency);
         BusinessFailure.RequireAmount(input.Amount, currency, "Amount");
         var ct = ActivityCancellation.Token;
-        var paymentId = PaymentIdFor(input.OrderId);
+        var paymentId = PaymentIds.ForOrder(input.OrderId);
         var idempotencyKey = $"{input.OrderId}:authorize";
         var taskToken = ActivityExecutionContext.Current.Info.TaskToken;
 
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
         await using (var transaction = await connection.BeginTransactionAsync(ct))
         {
-            await connection.ExecuteAsync(new CommandDefinition(
+            var inserted = await connection.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO payments (id, order_id, customer_id, idempotency_key, provider, amount, currency, payment_method)
                 VALUES (@PaymentId, @OrderId, @CustomerId, @IdempotencyKey, @Provider, @Amount, @Currency, @Method)
@@ -55,6 +52,12 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 },
                 transaction,
                 cancellationToken: ct));
+            if (inserted == 1)
+            {
+                var requested = new { PaymentId = paymentId, input.OrderId, input.Amount, Currency = currency };
+                await OutboxWriter.AppendAsync(transaction, "payment", paymentId, "payment.authorization_requested", requested, ct);
+            }
+
             var payment = await LockPaymentAsync(transaction, paymentId, ct);
             if (payment.Currency != currency)
             {
@@ -294,7 +297,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
             }
             else
             {
-                if (payment.Status is not ("captured" or "partially_refunded"))
+                if (payment.Status is not ("captured" or "partially_refunded" or "refunded"))
                 {
                     throw BusinessFailure.Create(CommerceErrorTypes.InvalidState, $"Payment {input.PaymentId} is {payment.Status}; only captured payments can be refunded.");
                 }

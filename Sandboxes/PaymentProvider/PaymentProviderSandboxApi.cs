@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Stateset.Activities.Payments;
 
@@ -11,7 +12,7 @@ public static class PaymentProviderSandboxApi
     public static IServiceCollection AddPaymentProviderSandbox(this IServiceCollection services, IConfiguration section)
     {
         services.Configure<PaymentProviderSandboxOptions>(section);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<SandboxSettlementQueue>();
         services.AddSingleton<PaymentProviderSandbox>();
         services.AddHostedService<SandboxWebhookSender>();

@@ -1,4 +1,5 @@
 using Stateset.Activities.Notifications;
+using Stateset.Activities.Orders;
 using Stateset.Testing;
 using Stateset.Workflows.Activities;
 
@@ -35,6 +36,30 @@ public sealed class NotificationActivitiesTests(PostgresFixture postgres) : IAsy
         Assert.Contains("Hi Liam Tremblay", email.Body, StringComparison.Ordinal);
         Assert.Contains("with Canada Post, tracking number 7023", email.Body, StringComparison.Ordinal);
         Assert.Equal(1, await _db.CountEventsAsync("notification.email_requested"));
+    }
+
+    [Fact]
+    public async Task Notify_OrderConfirmedWithOnlyTheOrderId_QuotesTheStoredTotal()
+    {
+        var orders = new OrderActivities(_db.DataSource);
+        var address = new PostalAddress("Liam Tremblay", "290 Bremner Blvd", null, "Toronto", "ON", "M5V 3L9", "CA");
+        await Attempts.RunAsync(() => orders.PlaceOrderAsync(new PlaceOrderInput("o-2", "cus-liam", "CAD", [new OrderLine("TENT-2P", 1)], address)));
+
+        await Attempts.RunAsync(() => _notifications.NotifyCustomerAsync(
+            new CustomerNotification("o-2:confirmed", "cus-liam", "order_confirmed", new Dictionary<string, string> { ["orderId"] = "o-2" })));
+
+        Assert.Contains("Thanks for your order o-2 of 469.00 CAD.", await _db.ScalarAsync<string>("SELECT body FROM notifications"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Your order {orderId} was cancelled[: {reason}].", "Your order o-1 was cancelled.")]
+    [InlineData("Shipped[ with {carrier}][, tracking {trackingNumber}].", "Shipped with UPS.")]
+    [InlineData("Hi {name}, {unknown}!", "Hi Ava, !")]
+    public void Render_MissingFacts_DropTheirClauseInsteadOfLeavingAHole(string template, string expected)
+    {
+        var data = new Dictionary<string, string> { ["orderId"] = "o-1", ["carrier"] = "UPS", ["name"] = "Ava" };
+
+        Assert.Equal(expected, NotificationActivities.Render(template, data));
     }
 
     [Fact]

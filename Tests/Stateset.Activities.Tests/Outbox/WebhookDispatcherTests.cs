@@ -9,7 +9,7 @@ using Stateset.Testing;
 
 namespace Stateset.Activities.Tests.Outbox;
 
-[Collection(PostgresCollection.Name)]
+[Collection(PostgresWithHttpCollection.Name)]
 public sealed class WebhookDispatcherTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private const string Secret = "whsec_subscriber";

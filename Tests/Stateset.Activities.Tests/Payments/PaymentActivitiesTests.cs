@@ -7,7 +7,7 @@ using Temporalio.Exceptions;
 
 namespace Stateset.Activities.Tests.Payments;
 
-[Collection(PostgresCollection.Name)]
+[Collection(PostgresWithHttpCollection.Name)]
 public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private PaymentsHarness _h = null!;
@@ -25,10 +25,10 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         var completion = await _h.Completer.ForTokenAsync(token);
 
         var authorization = Assert.IsType<PaymentAuthorization>(completion.Result);
-        Assert.Equal(new PaymentAuthorization("pay-o-1", authorization.ProviderPaymentId, 349.00m, "USD"), authorization);
+        Assert.Equal(new PaymentAuthorization("o-1:payment", authorization.ProviderPaymentId, 349.00m, "USD"), authorization);
         Assert.StartsWith("pi_", authorization.ProviderPaymentId, StringComparison.Ordinal);
-        Assert.Equal("authorized", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = 'pay-o-1'"));
-        Assert.Equal(token, await _h.Db.ScalarAsync<byte[]>("SELECT task_token FROM payments WHERE id = 'pay-o-1'"));
+        Assert.Equal("authorized", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = 'o-1:payment'"));
+        Assert.Equal(token, await _h.Db.ScalarAsync<byte[]>("SELECT task_token FROM payments WHERE id = 'o-1:payment'"));
         Assert.Equal(1, await _h.Db.CountEventsAsync("payment.authorized"));
     }
 
@@ -49,7 +49,7 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
     {
         var authorization = await _h.AuthorizeAsync("o-3", 20m, SandboxTestCards.ProviderErrorOnce);
 
-        Assert.Equal("pay-o-3", authorization.PaymentId);
+        Assert.Equal("o-3:payment", authorization.PaymentId);
         Assert.Equal(1, _h.Provider.EffectiveRequests);
     }
 
@@ -62,8 +62,8 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         await Attempts.FailsAsync(() => _h.Payments.AuthorizePaymentAsync(input), CommerceErrorTypes.PaymentDeclined, attempt: 2);
 
         Assert.Contains("declined", failure.Message, StringComparison.Ordinal);
-        Assert.Equal("declined", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = 'pay-o-4'"));
-        Assert.Equal("generic_decline", await _h.Db.ScalarAsync<string>("SELECT failure_code FROM payments WHERE id = 'pay-o-4'"));
+        Assert.Equal("declined", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = 'o-4:payment'"));
+        Assert.Equal("generic_decline", await _h.Db.ScalarAsync<string>("SELECT failure_code FROM payments WHERE id = 'o-4:payment'"));
         Assert.Equal(1, await _h.Db.CountEventsAsync("payment.declined"));
     }
 
@@ -78,7 +78,7 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         var failure = Assert.IsType<ApplicationFailureException>(completion.Failure);
         Assert.Equal(CommerceErrorTypes.PaymentDeclined, failure.ErrorType);
         Assert.True(failure.NonRetryable);
-        Assert.Equal("insufficient_funds", await _h.Db.ScalarAsync<string>("SELECT failure_code FROM payments WHERE id = 'pay-o-5'"));
+        Assert.Equal("insufficient_funds", await _h.Db.ScalarAsync<string>("SELECT failure_code FROM payments WHERE id = 'o-5:payment'"));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         var captures = await Task.WhenAll(Enumerable.Range(1, 3).Select(attempt =>
             Task.Run(() => Attempts.RunAsync(() => _h.Payments.CapturePaymentAsync(input), attempt))));
 
-        Assert.All(captures, capture => Assert.Equal(new PaymentCapture("pay-o-9", 120.50m, "USD"), capture));
+        Assert.All(captures, capture => Assert.Equal(new PaymentCapture("o-9:payment", 120.50m, "USD"), capture));
         Assert.Equal("succeeded", _h.Provider.FindIntent(authorization.ProviderPaymentId)!.Status);
         Assert.Equal(12050, _h.Provider.FindIntent(authorization.ProviderPaymentId)!.AmountReceived);
         Assert.Equal(1, await _h.Db.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'capture'"));
@@ -191,6 +191,8 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         Assert.Equal(40m, retry.Amount);
         Assert.Equal("refunded", await _h.Db.ScalarAsync<string>("SELECT status FROM payments WHERE id = @paymentId", new { paymentId }));
         Assert.Equal(1, await _h.Db.CountEventsAsync("refund.succeeded"));
+        await Attempts.FailsAsync(
+            () => _h.Payments.RefundPaymentAsync(new RefundPaymentInput("rf-2b", paymentId, 0.01m, "USD")), CommerceErrorTypes.RefundExceedsCaptured);
     }
 
     [Fact]
@@ -213,7 +215,7 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
         var failure = await Attempts.FailsAsync(
             () => _h.Payments.RefundPaymentAsync(new RefundPaymentInput("rf-4", paymentId, 10m, "CAD")), CommerceErrorTypes.CurrencyMismatch);
 
-        Assert.Equal("Refund rf-4 is in CAD but payment pay-o-15 was taken in USD.", failure.Message);
+        Assert.Equal("Refund rf-4 is in CAD but payment o-15:payment was taken in USD.", failure.Message);
     }
 
     [Fact]

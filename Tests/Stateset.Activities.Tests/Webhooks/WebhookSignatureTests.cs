@@ -69,7 +69,7 @@ public sealed class WebhookSignatureTests
 }
 
 /// <summary>The payment callback refuses what the signature check refuses, and changes nothing when it does.</summary>
-[Collection(PostgresCollection.Name)]
+[Collection(PostgresWithHttpCollection.Name)]
 public sealed class PaymentWebhookSignatureTests(PostgresFixture postgres) : IAsyncLifetime
 {
     private PaymentsHarness _h = null!;
