@@ -79,7 +79,7 @@ public sealed class EndToEndFixture : IAsyncLifetime
                 web.UseSetting(key, value);
             }
         });
-        _gateway.UseKestrel(gatewayPort);
+        _gateway.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, gatewayPort));
         _gateway.StartServer();
     }
 

@@ -103,7 +103,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
     [InlineData("""{"customerId":"cus-ava","currency":"EUR","lines":[{"sku":"TENT-2P","quantity":1}],"shippingAddress":{"name":"A","line1":"1 Main","city":"Reno","region":"NV","postalCode":"89502","country":"US"},"paymentMethod":"4242"}""", "currency")]
     [InlineData("""{"customerId":"cus-ava","currency":"USD","lines":[{"sku":"TENT-2P","quantity":"one"}],"shippingAddress":null,"paymentMethod":"4242"}""", "lines[0].quantity")]
     [InlineData("""{"customerId":"cus-ava","currency":"USD","lines":[],"color":"red"}""", "color")]
-    [InlineData("""{"customerId":""", "body")]
+    [InlineData("""{"customerId":""", "customerId")]
     public async Task PlaceOrder_BadBody_Is400NamingTheField_AndStartsNothing(string json, string field)
     {
         using var storefront = await system.ClientAsync("client");
