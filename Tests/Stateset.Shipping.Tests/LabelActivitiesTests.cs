@@ -14,7 +14,7 @@ namespace Stateset.Shipping.Tests;
 
 /// <summary>The DB-backed shipping activities against a fresh migrated database and the carriers sandbox.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifetime
+public sealed class LabelActivitiesTests(PostgresFixture postgres, SharedCarrierSandbox shared) : IClassFixture<SharedCarrierSandbox>, IAsyncLifetime
 {
     private static readonly Rate RidgelineGround = new("ridgeline", "GROUND", ServiceLevel.Ground, 9.30m, "USD", 4);
 
@@ -26,7 +26,8 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
 
     public async Task InitializeAsync()
     {
-        _sandbox = await CarrierSandboxHost.StartAsync();
+        _sandbox = shared.Host;
+        _sandbox.Reset();
         _database = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
         _services = _sandbox.CreateShippingServices(services =>
         {
@@ -39,7 +40,6 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
     {
         await _services.DisposeAsync();
         await _database.DisposeAsync();
-        await _sandbox.DisposeAsync();
     }
 
     [Fact]

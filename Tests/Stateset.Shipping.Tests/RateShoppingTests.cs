@@ -6,24 +6,22 @@ using Stateset.Workflows.Activities;
 namespace Stateset.Shipping.Tests;
 
 /// <summary>Rate shopping through the real HTTP clients and their resilience pipeline, against the sandbox.</summary>
-public sealed class RateShoppingTests : IAsyncLifetime
+public sealed class RateShoppingTests(SharedCarrierSandbox shared) : IClassFixture<SharedCarrierSandbox>, IAsyncLifetime
 {
     private CarrierSandboxHost _sandbox = null!;
     private ServiceProvider _services = null!;
 
     private RateShopper Shopper => _services.GetRequiredService<RateShopper>();
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        _sandbox = await CarrierSandboxHost.StartAsync();
+        _sandbox = shared.Host;
+        _sandbox.Reset();
         _services = _sandbox.CreateShippingServices();
+        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _sandbox.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _services.DisposeAsync();
 
     [Theory]
     [InlineData(ServiceLevel.Ground, "ridgeline", "GROUND_SAVER")]
