@@ -1,12 +1,7 @@
-using Stateset.Sandboxes.Carriers;
+using Stateset.Sandboxes;
 
-// The sandboxes host: the outside services on one loopback port (Kestrel's default unless ASPNETCORE_URLS says otherwise).
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Services.AddCarrierSandbox(builder.Configuration.GetSection(CarrierSandboxOptions.Section));
-
-var app = builder.Build();
-app.MapCarrierSandbox();
-await app.RunAsync();
-
-/// <summary>The sandboxes host, visible to <c>WebApplicationFactory</c> in tests.</summary>
-public partial class Program;
+// Serves the sandboxes alone, e.g. `dotnet run --project Sandboxes -- --Sandboxes:Port=5080`.
+var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine(args).Build();
+await using var host = await SandboxHost.StartAsync(configuration);
+Console.WriteLine($"Sandboxes listening on {host.BaseAddress} (payment provider: {host.PaymentProviderBaseAddress})");
+await host.WaitForShutdownAsync();

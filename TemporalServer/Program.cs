@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Stateset.TemporalServer;
 
 // Runs the embedded Temporal server alone in dev mode (real clock):
@@ -35,14 +36,21 @@ options.Namespaces = namespaces.Count > 0 ? namespaces : ["default"];
 using var loggerFactory = LoggerFactory.Create(logging => logging
     .AddSimpleConsole(console => console.SingleLine = true)
     .SetMinimumLevel(logLevel)
-    .AddFilter("Microsoft", LogLevel.Warning));
+    .AddFilter("Microsoft", LogLevel.Warning)
+    .AddFilter("Grpc", LogLevel.Warning)
+
+    // A port in use is reported below in one line; the host would add a stack trace.
+    .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None));
 options.LoggerFactory = loggerFactory;
 using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+void Stop(PosixSignalContext context)
 {
-    e.Cancel = true;
+    context.Cancel = true;
     stop.Cancel();
-};
+}
+
+using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
 EmbeddedTemporalServer server;
 try

@@ -102,7 +102,10 @@ internal sealed partial class TemporalEngine
         }
 
         var run = FindOpenRun(request.Namespace, request.WorkflowExecution);
-        AddExternalEvent(run, NewSignal(request.SignalName, request.Input, request.Identity, request.Header, null));
+        if (string.IsNullOrEmpty(request.RequestId) || run.SignalRequestIds.Add(request.RequestId))
+        {
+            AddExternalEvent(run, NewSignal(request.SignalName, request.Input, request.Identity, request.Header, null));
+        }
     });
 
     public void Terminate(TerminateWorkflowExecutionRequest request) => Execute(() =>
@@ -248,7 +251,7 @@ internal sealed partial class TemporalEngine
                     }
                 }
 
-                changed = run.Changed.Task;
+                changed = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent ? run.Closed : run.NextEvent;
             }
 
             var remaining = waitUntil - DateTime.UtcNow;
@@ -315,9 +318,9 @@ internal sealed partial class TemporalEngine
 
             query = new QueryTask { Run = run, Request = request };
             _queryTokens[query.Token] = query;
-            if (run.IsOpen && (run.WorkflowTask is { Started: true } || run.PreviousStartedEventId == 0))
+            if (MustHoldQueries(run))
             {
-                // Answer against a consistent state: after the running task, and never before the first one.
+                // Answer against a consistent state: once the workflow has seen every event written so far.
                 run.HeldQueries.Add(query);
             }
             else

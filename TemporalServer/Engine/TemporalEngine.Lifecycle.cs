@@ -254,22 +254,46 @@ internal sealed partial class TemporalEngine
             return;
         }
 
+        var sticky = run.StickyQueue is not null;
+        var queueName = run.StickyQueue ?? run.TaskQueue;
         var scheduled = NewEvent(EventType.WorkflowTaskScheduled);
         scheduled.WorkflowTaskScheduledEventAttributes = new WorkflowTaskScheduledEventAttributes
         {
-            TaskQueue = new TaskQueue { Name = run.TaskQueue, Kind = TaskQueueKind.Normal },
+            TaskQueue = new TaskQueue { Name = queueName, Kind = sticky ? TaskQueueKind.Sticky : TaskQueueKind.Normal, NormalName = sticky ? run.TaskQueue : string.Empty },
             StartToCloseTimeout = run.TaskTimeout,
             Attempt = attempt,
         };
         Append(run, scheduled);
-        run.WorkflowTask = new WorkflowTaskState
+        var wft = new WorkflowTaskState
         {
             ScheduledEventId = scheduled.EventId,
             Attempt = attempt,
             ScheduledTime = NowLocked(),
+            QueueName = queueName,
+            Sticky = sticky,
         };
+        run.WorkflowTask = wft;
         _possiblyBusy.Add(run);
-        WorkflowQueue(run.Namespace, run.TaskQueue).Add(new WorkflowTaskEntry(run, scheduled.EventId, null));
+        WorkflowQueue(run.Namespace, queueName).Add(new WorkflowTaskEntry(run, scheduled.EventId, null, sticky));
+        if (sticky)
+        {
+            // A sticky worker that does not pick the task up in time may be gone: fall back to the normal queue.
+            wft.StickyTimeout = Schedule(run.StickyScheduleToStart, () => ResetSticky(run));
+        }
+    }
+
+    /// <summary>Stops sending the run's tasks to its sticky queue; a task waiting there moves to the normal queue.</summary>
+    private void ResetSticky(WorkflowRun run)
+    {
+        run.StickyQueue = null;
+        if (run.IsOpen && run.WorkflowTask is { Started: false, Sticky: true } wft)
+        {
+            CancelTimer(wft.StickyTimeout);
+            wft.Sticky = false;
+            wft.QueueName = run.TaskQueue;
+            wft.ScheduledRealUtc = DateTime.UtcNow;
+            WorkflowQueue(run.Namespace, run.TaskQueue).Add(new WorkflowTaskEntry(run, wft.ScheduledEventId, null));
+        }
     }
 
     /// <summary>Closes a run: writes its close event, stops its timers and tasks, and tells its parent and children.</summary>
@@ -376,6 +400,7 @@ internal sealed partial class TemporalEngine
         if (run.WorkflowTask is { } wft)
         {
             CancelTimer(wft.Timeout);
+            CancelTimer(wft.StickyTimeout);
             _workflowTaskTokens.Remove(wft.Token);
             foreach (var updateId in wft.DeliveredUpdates)
             {

@@ -58,6 +58,17 @@ internal sealed partial class TemporalEngine
         CancelTimer(wft.Timeout);
         _workflowTaskTokens.Remove(wft.Token);
         run.WorkflowTask = null;
+        if (request.StickyAttributes?.WorkerTaskQueue?.Name is { Length: > 0 } stickyQueue)
+        {
+            run.StickyQueue = stickyQueue;
+            var scheduleToStart = request.StickyAttributes.ScheduleToStartTimeout?.ToTimeSpan() ?? TimeSpan.Zero;
+            run.StickyScheduleToStart = scheduleToStart > TimeSpan.Zero ? scheduleToStart : TimeSpan.FromSeconds(5);
+        }
+        else
+        {
+            run.StickyQueue = null;
+        }
+
         var completed = NewEvent(EventType.WorkflowTaskCompleted);
         completed.WorkflowTaskCompletedEventAttributes = new WorkflowTaskCompletedEventAttributes
         {
@@ -132,6 +143,26 @@ internal sealed partial class TemporalEngine
         return new RespondQueryTaskCompletedResponse();
     });
 
+    /// <summary>A worker stopped: its sticky queue will not be polled again, so its runs go back to the normal queue.</summary>
+    public void ShutdownWorker(string ns, string stickyQueue)
+    {
+        if (string.IsNullOrEmpty(stickyQueue))
+        {
+            return;
+        }
+
+        Execute(() =>
+        {
+            foreach (var run in _allRuns)
+            {
+                if (run.IsOpen && run.Namespace == ns && run.StickyQueue == stickyQueue)
+                {
+                    ResetSticky(run);
+                }
+            }
+        });
+    }
+
     private static bool TryReadToken(ByteString token, out Guid value)
     {
         if (token.Length == 16)
@@ -187,10 +218,14 @@ internal sealed partial class TemporalEngine
             return queryTask;
         }
 
-        if (!run.IsOpen || run.WorkflowTask is not { Started: false } wft || wft.ScheduledEventId != entry.ScheduledEventId)
+        if (!run.IsOpen || run.WorkflowTask is not { Started: false } wft || wft.ScheduledEventId != entry.ScheduledEventId ||
+            wft.Sticky != entry.Sticky)
         {
             return null;
         }
+
+        CancelTimer(wft.StickyTimeout);
+        var firstEventIndex = wft.Sticky ? (int)run.PreviousStartedEventId : 0;
 
         var started = NewEvent(EventType.WorkflowTaskStarted);
         started.WorkflowTaskStartedEventAttributes = new WorkflowTaskStartedEventAttributes
@@ -220,7 +255,7 @@ internal sealed partial class TemporalEngine
             ScheduledTime = Timestamp.FromDateTimeOffset(wft.ScheduledTime),
             StartedTime = Timestamp.FromDateTimeOffset(wft.StartedTime.Value),
         };
-        response.History.Events.AddRange(run.History);
+        response.History.Events.AddRange(firstEventIndex == 0 ? run.History : run.History.Skip(firstEventIndex));
         foreach (var (id, update) in run.Updates)
         {
             if (update.Stage == UpdateWorkflowExecutionLifecycleStage.Admitted && !update.Delivered)
@@ -254,6 +289,7 @@ internal sealed partial class TemporalEngine
         };
         var attempt = wft.Attempt + 1;
         DropWorkflowTask(run);
+        run.StickyQueue = null;
         Append(run, failed);
         FlushBuffered(run);
         run.NeedsWorkflowTask = false;
@@ -275,6 +311,7 @@ internal sealed partial class TemporalEngine
             TimeoutType = TimeoutType.StartToClose,
         };
         DropWorkflowTask(run);
+        run.StickyQueue = null;
         Append(run, timedOut);
         FlushBuffered(run);
         run.NeedsWorkflowTask = false;
@@ -302,7 +339,7 @@ internal sealed partial class TemporalEngine
 
     private void ReleaseHeldQueries(WorkflowRun run)
     {
-        if (run.HeldQueries.Count == 0 || (run.IsOpen && (run.WorkflowTask is { Started: true } || run.PreviousStartedEventId == 0)))
+        if (run.HeldQueries.Count == 0 || MustHoldQueries(run))
         {
             return;
         }
@@ -314,6 +351,12 @@ internal sealed partial class TemporalEngine
 
         run.HeldQueries.Clear();
     }
+
+    /// <summary>
+    /// Like the real server's consistent queries, a query waits while a workflow task is pending, so it sees the state
+    /// after every event in history (a fired timer, a signal) rather than before.
+    /// </summary>
+    private static bool MustHoldQueries(WorkflowRun run) => run.IsOpen && (run.WorkflowTask is not null || run.PreviousStartedEventId == 0);
 
     private static void ValidateCommand(WorkflowRun run, Command command)
     {

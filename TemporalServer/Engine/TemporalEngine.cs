@@ -34,6 +34,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     private readonly Task _clockLoop;
     private readonly AutoTimeSkipping _autoSkipping;
     private TaskCompletionSource _clockWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset _clockSleepsUntil = DateTimeOffset.MaxValue;
     private TimeSpan _offset;
     private DateTimeOffset _lastNow;
     private long _timerSequence;
@@ -207,6 +208,11 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     {
         var timer = new ScheduledTimer { Due = due, Sequence = ++_timerSequence, Fire = fire };
         _timers.Add(timer);
+        if (due < _clockSleepsUntil)
+        {
+            _clockWake.TrySetResult();
+        }
+
         return timer;
     }
 
@@ -220,7 +226,17 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
     }
 
-    private void PokeClock() => _clockWake.TrySetResult();
+    /// <summary>
+    /// Wakes the clock after a state change. Only time skipping needs it (idleness may have changed); otherwise the
+    /// clock sleeps until its next timer and <see cref="Schedule(DateTimeOffset, Action)"/> wakes it for earlier ones.
+    /// </summary>
+    private void PokeClock()
+    {
+        if (TimeSkipping)
+        {
+            _clockWake.TrySetResult();
+        }
+    }
 
     private void FireDueTimers()
     {
@@ -251,6 +267,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                 _clockWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
                 wake = _clockWake.Task;
                 FireDueTimers();
+                _clockSleepsUntil = DateTimeOffset.MaxValue;
                 if (_timers.Min is null)
                 {
                     wait = Timeout.InfiniteTimeSpan;
@@ -280,6 +297,8 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                     {
                         wait = TimeSpan.FromMilliseconds(250);
                     }
+
+                    _clockSleepsUntil = NowLocked() + wait;
                 }
             }
 
@@ -318,7 +337,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                 continue;
             }
 
-            if (run.WorkflowTask is { } wft && (wft.Started || IsLive(WorkflowQueue(run.Namespace, run.TaskQueue), wft.ScheduledRealUtc)))
+            if (run.WorkflowTask is { } wft && (wft.Started || IsLive(WorkflowQueue(run.Namespace, wft.QueueName), wft.ScheduledRealUtc)))
             {
                 idle = false;
                 break;

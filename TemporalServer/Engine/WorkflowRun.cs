@@ -11,6 +11,9 @@ namespace Stateset.TemporalServer.Engine;
 /// <summary>The mutable state of one workflow run. Only read or changed under the engine lock.</summary>
 internal sealed class WorkflowRun
 {
+    private readonly TaskCompletionSource _closed = NewSignal();
+    private TaskCompletionSource? _nextEvent;
+
     public WorkflowRun(string ns, string workflowId, string runId)
     {
         Namespace = ns;
@@ -63,6 +66,11 @@ internal sealed class WorkflowRun
 
     public WorkflowTaskState? WorkflowTask { get; set; }
 
+    /// <summary>Gets or sets the worker's sticky queue: the worker caches the run, so its tasks carry only new events.</summary>
+    public string? StickyQueue { get; set; }
+
+    public TimeSpan StickyScheduleToStart { get; set; } = TimeSpan.FromSeconds(5);
+
     public long PreviousStartedEventId { get; set; }
 
     /// <summary>Gets or sets a value indicating whether a workflow task must follow the one now running.</summary>
@@ -78,6 +86,9 @@ internal sealed class WorkflowRun
 
     public List<QueryTask> HeldQueries { get; } = [];
 
+    /// <summary>Gets the request ids of signals already applied, so a client's retry of a signal is not applied twice.</summary>
+    public HashSet<string> SignalRequestIds { get; } = [];
+
     public ParentLink? Parent { get; init; }
 
     public WorkflowExecution? RootExecution { get; init; }
@@ -89,7 +100,11 @@ internal sealed class WorkflowRun
 
     public List<ScheduledTimer> WorkflowTimeouts { get; } = [];
 
-    public TaskCompletionSource Changed { get; private set; } = NewSignal();
+    /// <summary>Gets a task that completes when the next event is written.</summary>
+    public Task NextEvent => (_nextEvent ??= NewSignal()).Task;
+
+    /// <summary>Gets a task that completes when the run closes.</summary>
+    public Task Closed => _closed.Task;
 
     public long NextEventId => History.Count + 1;
 
@@ -100,9 +115,13 @@ internal sealed class WorkflowRun
 
     public void NotifyChanged()
     {
-        var previous = Changed;
-        Changed = NewSignal();
-        previous.TrySetResult();
+        var waiting = _nextEvent;
+        _nextEvent = null;
+        waiting?.TrySetResult();
+        if (!IsOpen)
+        {
+            _closed.TrySetResult();
+        }
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -129,6 +148,12 @@ internal sealed class WorkflowTaskState
     public Guid Token { get; set; }
 
     public ScheduledTimer? Timeout { get; set; }
+
+    public string QueueName { get; set; } = string.Empty;
+
+    public bool Sticky { get; set; }
+
+    public ScheduledTimer? StickyTimeout { get; set; }
 
     public List<string> DeliveredUpdates { get; } = [];
 }
@@ -239,7 +264,7 @@ internal sealed class QueryTask
 }
 
 /// <summary>A workflow task queue entry: a workflow task of a run, or a (legacy) query against it.</summary>
-internal sealed record WorkflowTaskEntry(WorkflowRun Run, long ScheduledEventId, QueryTask? Query);
+internal sealed record WorkflowTaskEntry(WorkflowRun Run, long ScheduledEventId, QueryTask? Query, bool Sticky = false);
 
 internal sealed record ActivityTaskEntry(WorkflowRun Run, ActivityState Activity, int Attempt);
 

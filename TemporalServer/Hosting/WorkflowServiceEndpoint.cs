@@ -100,14 +100,8 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
         GetWorkflowExecutionHistoryRequest request, ServerCallContext context) =>
         engine.GetHistoryAsync(request, context.Deadline, context.CancellationToken);
 
-    public Task<PollWorkflowTaskQueueResponse> PollWorkflowTaskQueue(PollWorkflowTaskQueueRequest request, ServerCallContext context)
-    {
-        // Sticky queues never receive tasks (every task carries full history on the normal queue), so their polls are
-        // simply held until they time out or the worker goes away.
-        return request.TaskQueue?.Kind == TaskQueueKind.Sticky
-            ? HoldStickyPollAsync(context)
-            : engine.PollWorkflowTaskAsync(request, context.Deadline, context.CancellationToken);
-    }
+    public Task<PollWorkflowTaskQueueResponse> PollWorkflowTaskQueue(PollWorkflowTaskQueueRequest request, ServerCallContext context) =>
+        engine.PollWorkflowTaskAsync(request, context.Deadline, context.CancellationToken);
 
     public Task<RespondWorkflowTaskCompletedResponse> RespondWorkflowTaskCompleted(
         RespondWorkflowTaskCompletedRequest request, ServerCallContext context) =>
@@ -199,8 +193,11 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
     public Task<GetSearchAttributesResponse> GetSearchAttributes(GetSearchAttributesRequest request, ServerCallContext context) =>
         Task.FromResult(new GetSearchAttributesResponse());
 
-    public Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context) =>
-        Task.FromResult(new ShutdownWorkerResponse());
+    public Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)
+    {
+        engine.ShutdownWorker(request.Namespace, request.StickyTaskQueue);
+        return Task.FromResult(new ShutdownWorkerResponse());
+    }
 
     private static DescribeNamespaceResponse NamespaceDescription(string name) => new()
     {
@@ -214,26 +211,4 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
         },
         Config = new NamespaceConfig { WorkflowExecutionRetentionTtl = Duration.FromTimeSpan(TimeSpan.FromDays(1)) },
     };
-
-    private async Task<PollWorkflowTaskQueueResponse> HoldStickyPollAsync(ServerCallContext context)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, engine.Stopping);
-        var wait = TimeSpan.FromSeconds(55);
-        if (context.Deadline != DateTime.MaxValue)
-        {
-            var untilDeadline = context.Deadline.ToUniversalTime() - DateTime.UtcNow - TimeSpan.FromSeconds(1);
-            wait = untilDeadline < wait ? untilDeadline : wait;
-        }
-
-        try
-        {
-            await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, linked.Token);
-        }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
-        {
-            // The server is stopping: answer with an empty poll.
-        }
-
-        return new PollWorkflowTaskQueueResponse();
-    }
 }

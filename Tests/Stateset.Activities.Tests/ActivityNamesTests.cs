@@ -1,7 +1,12 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Stateset.Activities.Inventory;
+using Stateset.Activities.Notifications;
 using Stateset.Activities.Orders;
+using Stateset.Activities.Payments;
+using Stateset.Activities.ReadModels;
+using Stateset.Activities.Returns;
+using Stateset.Activities.Risk;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -22,6 +27,11 @@ public sealed class ActivityNamesTests
     {
         { typeof(IInventoryActivities), typeof(InventoryActivities) },
         { typeof(IOrderActivities), typeof(OrderActivities) },
+        { typeof(IPaymentActivities), typeof(PaymentActivities) },
+        { typeof(IRiskActivities), typeof(RiskActivities) },
+        { typeof(IReturnActivities), typeof(ReturnActivities) },
+        { typeof(IReadModelActivities), typeof(ReadModelActivities) },
+        { typeof(INotificationActivities), typeof(NotificationActivities) },
     };
 
     [Theory]

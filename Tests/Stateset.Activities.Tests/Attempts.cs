@@ -16,7 +16,8 @@ public static class Attempts
         {
             Attempt = attempt,
             ActivityId = activityId,
-            TaskToken = System.Text.Encoding.UTF8.GetBytes($"token-{activityId}-attempt-{attempt}"),
+            // Real task tokens differ per activity and attempt; unique ones let tests tell completions apart.
+            TaskToken = System.Text.Encoding.UTF8.GetBytes($"token-{activityId}-attempt-{attempt}-{Guid.NewGuid():N}"),
         },
     };
 

@@ -22,6 +22,24 @@ public sealed class ActivityTests(TemporalServerFixture fixture) : TemporalServe
     }
 
     [Fact]
+    public async Task WorkflowTask_AfterFirst_GoesToTheWorkersStickyQueue()
+    {
+        await WithWorkerAsync(Register, async taskQueue =>
+        {
+            var handle = await Client.StartWorkflowAsync((ActivityScenarioWorkflow wf) => wf.RunAsync(new("Greet", "sticky")), new(NewId("sticky"), taskQueue));
+            await handle.GetResultAsync();
+            var scheduled = (await handle.FetchHistoryAsync()).Events
+                .Where(e => e.EventType == EventType.WorkflowTaskScheduled)
+                .Select(e => e.WorkflowTaskScheduledEventAttributes.TaskQueue)
+                .ToList();
+            Assert.Equal(2, scheduled.Count);
+            Assert.Equal(taskQueue, scheduled[0].Name);
+            Assert.Equal(TaskQueueKind.Sticky, scheduled[1].Kind);
+            Assert.Equal(taskQueue, scheduled[1].NormalName);
+        });
+    }
+
+    [Fact]
     public async Task Activity_FailsTwice_RetriedWithBackoffUntilSuccess()
     {
         await WithWorkerAsync(Register, async taskQueue =>

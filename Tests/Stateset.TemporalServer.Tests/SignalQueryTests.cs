@@ -163,4 +163,19 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
             Assert.Equal("later", await handle.GetResultAsync());
         });
     }
+
+    [Fact]
+    public async Task Query_RightAfterSkippingPastATimer_SeesTheTimerFired()
+    {
+        RequireTimeSkipping();
+        await WithWorkerAsync(w => w.AddWorkflow<ReminderWorkflow>(), async taskQueue =>
+        {
+            var handle = await Client.StartWorkflowAsync((ReminderWorkflow wf) => wf.RunAsync(), new(NewId("reminder"), taskQueue));
+            Assert.False(await handle.QueryAsync(wf => wf.Reminded));
+            await Environment.DelayAsync(TimeSpan.FromHours(2));
+            Assert.True(await handle.QueryAsync(wf => wf.Reminded));
+            await handle.SignalAsync(wf => wf.DecideAsync());
+            Assert.Equal("decided after reminder", await handle.GetResultAsync());
+        });
+    }
 }

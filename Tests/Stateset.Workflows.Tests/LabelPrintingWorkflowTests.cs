@@ -31,6 +31,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.True(result.Printed);
             Assert.Equal($"1Z{shipmentId}", result.TrackingNumber);
             Assert.Equal(9.95m, result.Cost);
+            await Histories.SaveAsync(Client, "label-us-to-canada", handle.Id);
         });
 
         string[] expected = ["ValidateAddress from", "ValidateAddress to", "ShopRates", $"BuyLabel {shipmentId}", $"RenderLabel {shipmentId}", $"PrintJob {shipmentId} ps-reno-1", $"PrintAck pj-{shipmentId}"];
@@ -88,6 +89,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Equal(["void label"], status.CompensationsRun);
             Assert.Equal("failed", status.Status);
+            await Histories.SaveAsync(Client, "label-void-after-failure", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));

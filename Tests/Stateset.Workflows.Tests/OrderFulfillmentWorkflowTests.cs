@@ -38,6 +38,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Empty(status.CompensationsRun);
             Assert.Contains(status.Timeline, e => e.Step == "approval" && e.Detail!.StartsWith("not required", StringComparison.Ordinal));
+            await Histories.SaveAsync(Client, "order-happy-path", handle.Id, WorkflowIds.Label($"{orderId}-1"));
         });
 
         Assert.Single(world.CallsTo("Authorize"));
@@ -92,6 +93,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Equal(DecisionOutcome.Rejected, status.Decision!.Outcome);
             Assert.Equal("ops@example.com", status.Decision.DecidedBy);
+            await Histories.SaveAsync(Client, "order-rejected", handle.Id);
         });
 
         var compensations = world.Calls.Where(c => c.StartsWith("Void ", StringComparison.Ordinal) || c.StartsWith("Release ", StringComparison.Ordinal)).ToList();
@@ -117,6 +119,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Equal(["void label", "void or refund payment", "release inventory"], status.CompensationsRun);
             Assert.Equal(100m, status.Money.Refunded);
+            await Histories.SaveAsync(Client, "order-label-failure", handle.Id, WorkflowIds.Label($"{orderId}-1"));
         });
 
         Assert.Single(world.CallsTo($"Refund {orderId}-reversal"));
@@ -168,6 +171,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Contains(status.Timeline, e => e.Step == "approval reminder");
             Assert.Equal(DecisionOutcome.Expired, status.Decision!.Outcome);
             Assert.Equal(["void or refund payment", "release inventory"], status.CompensationsRun);
+            await Histories.SaveAsync(Client, "order-approval-expired", handle.Id);
         });
 
         Assert.Single(world.CallsTo("Notify approval_needed"));
@@ -201,6 +205,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             var ignored = status.Timeline.Where(e => e.Outcome == StepOutcome.Ignored).Select(e => e.Step).ToList();
             Assert.Equal(["reject", "approve", "carrier Shipped", "cancel"], ignored);
             Assert.Equal("alice", status.Decision!.DecidedBy);
+            await Histories.SaveAsync(Client, "order-ignored-signals", handle.Id);
         });
 
         Assert.Empty(world.CallsTo("Release"));

@@ -30,6 +30,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             Assert.Equal(CommerceErrorTypes.RefundExceedsCaptured, Failures.ErrorType(failure));
             Assert.Contains("exceeds the refundable 0 (captured 200, refunded 200)", failure.InnerException!.Message, StringComparison.Ordinal);
             Assert.Equal("refused", (await fourth.QueryAsync(wf => wf.Status)).Status);
+            await Histories.SaveAsync(Client, "refund-refused", fourth.Id);
         });
 
         Assert.Equal(3, world.CallsTo("Refund ").Count());
@@ -54,6 +55,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
 
             Assert.Equal("refunded", result.Status);
             Assert.Equal(150m, result.Amount);
+            await Histories.SaveAsync(Client, "refund-approved", handle.Id);
         });
 
         Assert.Contains("ApprovalDecision approved by finance@example.com", world.Calls);
@@ -109,6 +111,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             Assert.Equal("expired", result.Status);
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.True(status.Escalated);
+            await Histories.SaveAsync(Client, "refund-escalated-expired", handle.Id);
         });
 
         Assert.Empty(world.CallsTo("Refund "));

@@ -53,6 +53,7 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
             Assert.Equal(0m, result.RestockingFee);
             Assert.Equal($"RMA-{returnId}", result.RmaNumber);
             Assert.NotNull((await handle.QueryAsync(wf => wf.Status)).ReturnTrackingNumber);
+            await Histories.SaveAsync(Client, "return-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
         });
 
         Assert.Single(world.CallsTo($"Restock {returnId} TENT-2Px1 at wh-reno"));
@@ -81,6 +82,7 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
 
             Assert.Equal(7.50m, result.RestockingFee);
             Assert.Equal(92.50m, result.RefundAmount);
+            await Histories.SaveAsync(Client, "return-damaged", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"Restock {returnId} PAD-INSx1 at wh-reno"));
@@ -102,6 +104,7 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
 
             Assert.Equal("expired", result.Status);
             Assert.Equal(["void return label"], (await handle.QueryAsync(wf => wf.Status)).CompensationsRun);
+            await Histories.SaveAsync(Client, "return-expired", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {returnId}-return"));

@@ -48,3 +48,28 @@ public sealed class WaitForeverWorkflow
     [WorkflowRun]
     public async Task RunAsync() => await Workflow.WaitConditionAsync(() => false);
 }
+
+/// <summary>Sends a reminder after an hour without a decision, then keeps waiting for the decision.</summary>
+[Workflow]
+public sealed class ReminderWorkflow
+{
+    private bool _decided;
+
+    [WorkflowRun]
+    public async Task<string> RunAsync()
+    {
+        if (!await Workflow.WaitConditionAsync(() => _decided, TimeSpan.FromHours(1)))
+        {
+            Reminded = true;
+            await Workflow.WaitConditionAsync(() => _decided);
+        }
+
+        return Reminded ? "decided after reminder" : "decided";
+    }
+
+    [WorkflowQuery]
+    public bool Reminded { get; private set; }
+
+    [WorkflowSignal]
+    public async Task DecideAsync() => _decided = true;
+}
