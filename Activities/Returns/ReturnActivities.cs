@@ -141,6 +141,54 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
         await transaction.CommitAsync(ct);
     }
 
+    /// <inheritdoc />
+    [Activity]
+    public async Task<ReturnEligibility> RecordInspectionAsync(RecordInspectionInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        BusinessFailure.RequireId(input.ReturnId, "Return id");
+        BusinessFailure.RequireId(input.InspectedBy, "Inspector");
+        foreach (var line in input.Lines)
+        {
+            if (!Conditions.Contains(line.Condition))
+            {
+                throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"Condition of SKU {line.Sku} must be new, opened or damaged, got '{line.Condition}'.");
+            }
+        }
+
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var orderId = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT order_id FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct))
+            ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
+        foreach (var line in input.Lines)
+        {
+            var updated = await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE return_items SET condition = @Condition WHERE return_id = @ReturnId AND sku = @Sku",
+                new { input.ReturnId, line.Sku, line.Condition },
+                transaction,
+                cancellationToken: ct));
+            if (updated == 0)
+            {
+                throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"SKU {line.Sku} is not on return {input.ReturnId}.");
+            }
+        }
+
+        // Re-price with the fee rules eligibility used, now on the conditions as found rather than as declared.
+        var order = await ReadOrderAsync(transaction, orderId, forUpdate: false, ct);
+        var priced = await StoredEligibilityAsync(transaction, input.ReturnId, order, ct);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE returns SET restocking_fee = @RestockingFee, refund_amount = @RefundAmount, updated_at = @Now WHERE id = @ReturnId",
+            new { input.ReturnId, priced.RestockingFee, priced.RefundAmount, Now = time.GetUtcNow() },
+            transaction,
+            cancellationToken: ct));
+        var inspected = new { input.ReturnId, input.InspectedBy, input.Lines, priced.RestockingFee, priced.RefundAmount };
+        await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "return.inspected", inspected, ct);
+        await transaction.CommitAsync(ct);
+        return priced;
+    }
+
     private static void Validate(ReturnRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

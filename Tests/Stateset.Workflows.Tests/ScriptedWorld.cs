@@ -15,7 +15,7 @@ namespace Stateset.Workflows.Tests;
 /// </summary>
 public sealed class ScriptedWorld(ITemporalClient client) :
     IOrderActivities, IInventoryActivities, IPaymentActivities, IRiskActivities, IReadModelActivities,
-    INotificationActivities, ILabelActivities, IShipmentActivities, IReturnActivities, IReturnInspectionActivities
+    INotificationActivities, ILabelActivities, IShipmentActivities, IReturnActivities
 {
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentDictionary<string, decimal> _captured = new();

@@ -42,7 +42,13 @@ public sealed record OpenedReturn(string ReturnId, string RmaNumber, string Orde
 /// <summary>Moves a return to a new status (approved, rejected, label_issued, received, inspected, refunded, closed, expired, cancelled).</summary>
 public sealed record UpdateReturnStatusInput(string ReturnId, string Status, DateTimeOffset OccurredAt, string? Reason = null);
 
-/// <summary>Returns: eligibility and fees, RMA records and their status.</summary>
+/// <summary>One SKU's condition as the warehouse found it: new, opened or damaged.</summary>
+public sealed record InspectedCondition(string Sku, string Condition);
+
+/// <summary>The warehouse's inspection of a received return.</summary>
+public sealed record RecordInspectionInput(string ReturnId, string InspectedBy, IReadOnlyList<InspectedCondition> Lines);
+
+/// <summary>Returns: eligibility and fees, RMA records and their status, the inspection that settles the fee.</summary>
 public interface IReturnActivities
 {
     /// <summary>
@@ -62,4 +68,11 @@ public interface IReturnActivities
     /// <summary>Sets the return's status and timestamps and writes <c>return.status_changed</c> when it changed.</summary>
     [Activity]
     Task UpdateReturnStatusAsync(UpdateReturnStatusInput input);
+
+    /// <summary>
+    /// Stores each line's inspected condition and re-prices the return with the same fee rules eligibility uses
+    /// (a damaged item carries a restocking fee unless the customer's reason waives it); idempotent per return.
+    /// </summary>
+    [Activity]
+    Task<ReturnEligibility> RecordInspectionAsync(RecordInspectionInput input);
 }

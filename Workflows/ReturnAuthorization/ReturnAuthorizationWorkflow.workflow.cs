@@ -248,7 +248,7 @@ public sealed class ReturnAuthorizationWorkflow
         var inspection = _inspection!;
         var record = new RecordInspectionInput(input.ReturnId, inspection.InspectedBy, inspection.Lines.Select(l => new InspectedCondition(l.Sku, l.Condition)).ToList());
         _eligibility = await _timeline.RunAsync("record inspection", () => Workflow.ExecuteActivityAsync(
-            (IReturnInspectionActivities a) => a.RecordInspectionAsync(record), ActivityProfiles.BusinessStep));
+            (IReturnActivities a) => a.RecordInspectionAsync(record), ActivityProfiles.BusinessStep));
         await SetReturnStatusAsync("inspected");
     }
 
