@@ -80,16 +80,16 @@ public sealed class RateShoppingTests(SharedCarrierSandbox shared) : IClassFixtu
     {
         await using var services = _sandbox.CreateShippingServices(new Dictionary<string, string?>
         {
-            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:00.100",
+            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:00.250",
         });
         _sandbox.State.SetFaults("swiftair", new CarrierFaults { Latency = TimeSpan.FromMinutes(1) });
 
         var result = await services.GetRequiredService<RateShopper>().ShopAsync(
             new CarrierRateRequest(Addresses.RenoWarehouse, Addresses.Seattle, Addresses.SmallBox), ServiceLevel.Ground, default);
 
+        // No call count here: an attempt cancelled by its timeout may not reach the server at all on a busy machine.
         Assert.Equal("ridgeline", result.Best!.Carrier);
         Assert.Equal(["swiftair"], result.UnavailableCarriers);
-        Assert.Equal(3, _sandbox.State.CallsTo("swiftair"));
     }
 
     [Fact]
