@@ -201,7 +201,14 @@ public sealed class LabelActivities(
 
         try
         {
-            await Carrier(label.Carrier).VoidLabelAsync(label.CarrierLabelId, Cancellation);
+            if (!await Carrier(label.Carrier).VoidLabelAsync(label.CarrierLabelId, Cancellation))
+            {
+                logger.LogWarning(
+                    "Carrier {Carrier} does not know label {CarrierLabelId} of shipment {ShipmentId}; nothing to void there, marking it voided",
+                    label.Carrier,
+                    label.CarrierLabelId,
+                    input.ShipmentId);
+            }
         }
         catch (CarrierRejectedException e)
         {

@@ -122,6 +122,22 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres, SharedCarrier
     }
 
     [Fact]
+    public async Task VoidLabel_LabelTheCarrierDoesNotKnow_IsMarkedVoidedInsteadOfFailingTheCompensation()
+    {
+        await RunAsync(a => a.BuyLabelAsync(BuyInput()));
+        await using (var connection = await _database.OpenConnectionAsync())
+        {
+            // As after a carrier-side purge (or a restarted sandbox): our row names a label the carrier never heard of.
+            await connection.ExecuteAsync("UPDATE labels SET carrier_label_id = 'lbl_forgotten'");
+        }
+
+        var result = await RunAsync(a => a.VoidLabelAsync(new VoidLabelInput(_shipmentId)));
+
+        Assert.True(result.Voided);
+        Assert.Equal("voided", (await QueryShipmentAsync()).Status);
+    }
+
+    [Fact]
     public async Task VoidLabel_ShipmentThatNeverGotALabel_IsANoOp()
     {
         var result = await RunAsync(a => a.VoidLabelAsync(new VoidLabelInput(_shipmentId)));
