@@ -80,7 +80,9 @@ public sealed class RateShoppingTests(SharedCarrierSandbox shared) : IClassFixtu
     {
         await using var services = _sandbox.CreateShippingServices(new Dictionary<string, string?>
         {
-            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:00.250",
+            // Generous enough that the healthy carriers answer in time on a busy machine; one retry keeps it short.
+            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:01",
+            ["Shipping:Resilience:Retry:MaxRetryAttempts"] = "1",
         });
         _sandbox.State.SetFaults("swiftair", new CarrierFaults { Latency = TimeSpan.FromMinutes(1) });
 
