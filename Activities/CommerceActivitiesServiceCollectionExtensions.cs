@@ -42,7 +42,7 @@ public static class CommerceActivitiesServiceCollectionExtensions
             .Validate(options => options.WebhookSecret.Length > 0, "PaymentProvider:WebhookSecret is required.");
         services.AddHttpClient<IPaymentProvider, PspPaymentProvider>((provider, http) =>
                 http.BaseAddress = provider.GetRequiredService<IOptions<PaymentProviderOptions>>().Value.BaseUrl)
-            .AddStandardResilienceHandler(configuration.GetSection($"{PaymentProviderOptions.SectionName}:Resilience"));
+            .AddStandardResilience(configuration.GetSection($"{PaymentProviderOptions.SectionName}:Resilience"));
 
         services.AddOptions<RiskOptions>().Bind(configuration.GetSection(RiskOptions.SectionName));
         services.AddOptions<ReturnOptions>().Bind(configuration.GetSection(ReturnOptions.SectionName));

@@ -63,7 +63,7 @@ public sealed class PostgresBinaries
         System.IO.Directory.CreateDirectory(path);
         if (RunAsUser is not null)
         {
-            await RunRawAsync("chown", [$"{RunAsUser}:", path], ct, "chown");
+            await RunRawAsync(SystemProgram("chown"), [$"{RunAsUser}:", path], ct, "chown");
         }
 
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -75,7 +75,7 @@ public sealed class PostgresBinaries
         var path = Path.Combine(Directory, program);
         return RunAsUser is null
             ? RunRawAsync(path, arguments, ct, program)
-            : RunRawAsync("runuser", ["-u", RunAsUser, "--", path, .. arguments], ct, program);
+            : RunRawAsync(SystemProgram("runuser"), ["-u", RunAsUser, "--", path, .. arguments], ct, program);
     }
 
     /// <summary>Like <see cref="RunAsync"/> but returns the exit code instead of throwing.</summary>
@@ -91,6 +91,14 @@ public sealed class PostgresBinaries
             return e.ExitCode;
         }
     }
+
+    /// <summary>Finds a system program on PATH or in the sbin folders, which a trimmed PATH may lack.</summary>
+    private static string SystemProgram(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists) ?? name;
 
     private static async Task<string> RunRawAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken ct, string program)
     {

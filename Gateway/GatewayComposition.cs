@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Stateset.Activities;
 using Stateset.Gateway.Apis;
 using Stateset.Gateway.Security;
 using Stateset.ServiceDefaults;
@@ -17,6 +18,7 @@ public static class GatewayComposition
         builder.AddCommerceDatabase();
         builder.AddTemporal();
         builder.AddGatewaySecurity();
+        builder.Services.AddCommerceActivities(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
 
@@ -45,6 +47,7 @@ public static class GatewayComposition
 
         app.MapHealthApi();
         app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         return app;
     }
 

@@ -34,15 +34,21 @@ public sealed class SandboxHost : IAsyncDisposable
     /// <summary>Starts the sandboxes.</summary>
     /// <param name="configuration">Settings under <c>Sandboxes</c>; none gives the defaults.</param>
     /// <param name="configureApp">Adds endpoints next to the sandboxes, e.g. a test's webhook receiver.</param>
+    /// <param name="configureServices">Adds or replaces services, e.g. the host lifetime when another process owns Ctrl-C.</param>
     /// <param name="ct">Cancels start-up.</param>
     public static async Task<SandboxHost> StartAsync(
-        IConfiguration? configuration = null, Action<WebApplication>? configureApp = null, CancellationToken ct = default)
+        IConfiguration? configuration = null,
+        Action<WebApplication>? configureApp = null,
+        Action<IServiceCollection>? configureServices = null,
+        CancellationToken ct = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         if (configuration is not null)
         {
             builder.Configuration.AddConfiguration(configuration);
         }
+
+        configureServices?.Invoke(builder.Services);
 
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var port = builder.Configuration.GetValue("Sandboxes:Port", 0);

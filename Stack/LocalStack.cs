@@ -5,10 +5,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Stateset.Database;
 using Stateset.Gateway;
+using Stateset.Sandboxes;
 using Stateset.Worker;
 
 namespace Stateset.Stack;
@@ -44,13 +44,42 @@ internal static class LocalStack
                 return started;
             });
 
+            var gatewayUrl = settings.GatewayUrl.TrimEnd('/');
+            var sandboxes = await StepAsync("Sandboxes", async () =>
+            {
+                TemporalLauncher.EnsurePortFree(settings.SandboxPort, "STATESET_SANDBOX_PORT");
+                var sandboxConfiguration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["Sandboxes:Port"] = $"{settings.SandboxPort}",
+                    ["Sandboxes:PaymentProvider:WebhookUrl"] = $"{gatewayUrl}/callbacks/payments",
+                    ["Sandboxes:PaymentProvider:WebhookSecret"] = SandboxSecrets.PaymentProvider,
+                    ["Sandboxes:CarrierSandbox:WebhookUrl"] = $"{gatewayUrl}/callbacks/carriers",
+                    ["Sandboxes:CarrierSandbox:WebhookSecret"] = SandboxSecrets.Carriers,
+                }).Build();
+                var host = await SandboxHost.StartAsync(
+                    sandboxConfiguration, configureServices: services => services.AddSingleton<IHostLifetime, StackOwnedLifetime>(), ct: shutdown.Token);
+                running.Push(("Sandboxes", host.DisposeAsync));
+                return host;
+            });
+
+            var adminKey = await AdminKey.LoadOrCreateAsync(settings.DataDirectory);
             var hostConfiguration = new Dictionary<string, string?>
             {
                 ["ConnectionStrings:Commerce"] = connectionString,
                 ["TEMPORAL_ADDRESS"] = temporal.Target,
                 ["TEMPORAL_NAMESPACE"] = settings.TemporalNamespace,
                 ["Logging:LogLevel:Default"] = settings.LogLevel,
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = settings.LogLevel,
+                ["Gateway:AdminKey"] = adminKey,
+                ["PaymentProvider:BaseUrl"] = sandboxes.PaymentProviderBaseAddress.ToString(),
+                ["PaymentProvider:WebhookSecret"] = SandboxSecrets.PaymentProvider,
+                ["Shipping:WebhookSecret"] = SandboxSecrets.Carriers,
             };
+            foreach (var carrier in SandboxSecrets.CarrierCodes)
+            {
+                hostConfiguration[$"Shipping:Carriers:{carrier}:BaseUrl"] = new Uri(sandboxes.BaseAddress, $"carriers/{carrier}/").ToString();
+            }
+
             await StepAsync("Worker", async () =>
             {
                 var worker = BuildWorker(hostConfiguration);
@@ -67,7 +96,7 @@ internal static class LocalStack
                 return gateway;
             });
 
-            PrintUrls(settings, temporal, connectionString);
+            PrintUrls(settings, temporal, connectionString, sandboxes, adminKey);
             await WaitForShutdownAsync(shutdown.Token);
             return 0;
         }
@@ -192,7 +221,7 @@ internal static class LocalStack
         }
     }
 
-    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, string connectionString)
+    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, string connectionString, SandboxHost sandboxes, string adminKey)
     {
         var gateway = settings.GatewayUrl.TrimEnd('/');
         var database = new NpgsqlConnectionStringBuilder(connectionString);
@@ -208,6 +237,8 @@ internal static class LocalStack
         }
 
         Console.WriteLine($"  PostgreSQL     {database.Host}:{database.Port}/{database.Database} (user {database.Username})");
+        Console.WriteLine($"  Sandboxes      {sandboxes.BaseAddress} (payment provider, carriers)");
+        Console.WriteLine($"  Admin API key  {adminKey}   (X-Api-Key header; kept in {settings.DataDirectory})");
         Console.WriteLine();
         Console.WriteLine("Press Ctrl-C to stop everything.");
     }

@@ -9,6 +9,7 @@ namespace Stateset.Stack;
 /// <param name="PostgresPort"><c>STATESET_POSTGRES_PORT</c>: port of the local cluster.</param>
 /// <param name="DataDirectory"><c>STATESET_DATA_DIR</c>: where the local cluster and dev Temporal keep their data.</param>
 /// <param name="GatewayUrl"><c>STATESET_GATEWAY_URL</c>: where the gateway listens.</param>
+/// <param name="SandboxPort"><c>STATESET_SANDBOX_PORT</c>: port of the payment provider and carrier sandboxes.</param>
 /// <param name="LogLevel"><c>STATESET_LOG_LEVEL</c>: log level of the hosted services (Warning keeps the console readable).</param>
 public sealed record StackSettings(
     string? TemporalAddress,
@@ -19,6 +20,7 @@ public sealed record StackSettings(
     int PostgresPort,
     string DataDirectory,
     string GatewayUrl,
+    int SandboxPort,
     string LogLevel)
 {
     /// <summary>Reads the settings from the process environment.</summary>
@@ -41,6 +43,7 @@ public sealed record StackSettings(
             PostgresPort: ReadPort("STATESET_POSTGRES_PORT", 55432),
             DataDirectory: Path.GetFullPath(Read("STATESET_DATA_DIR") ?? ".data"),
             GatewayUrl: Read("STATESET_GATEWAY_URL") ?? "http://127.0.0.1:5080",
+            SandboxPort: ReadPort("STATESET_SANDBOX_PORT", 5090),
             LogLevel: Read("STATESET_LOG_LEVEL") ?? "Warning");
     }
 }

@@ -1,7 +1,14 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Stateset.Activities;
+using Stateset.Activities.Shipments;
+using Stateset.Activities.Shipping;
 using Stateset.ServiceDefaults;
+using Stateset.Workflows.LabelPrinting;
+using Stateset.Workflows.OrderFulfillment;
+using Stateset.Workflows.RefundProcessing;
+using Stateset.Workflows.ReturnAuthorization;
 using Temporalio.Extensions.Hosting;
 
 namespace Stateset.Worker;
@@ -17,6 +24,10 @@ public static class WorkerComposition
     {
         builder.AddCommerceDatabase();
         builder.AddTemporal();
+        builder.Services.AddCommerceActivities(builder.Configuration);
+        builder.Services.AddShippingActivities(builder.Configuration);
+        builder.Services.AddScoped<ShipmentActivities>();
+        builder.Services.AddOutboxWebhookDispatcher(builder.Configuration);
 
         var settings = TemporalSettings.From(builder.Configuration);
         var limits = builder.Configuration.GetSection("Worker");
@@ -24,6 +35,9 @@ public static class WorkerComposition
 
         // The host must wait at least as long as the worker lets running activities finish.
         builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = TimeSpan.FromSeconds(gracefulShutdown + 10));
+
+        // Before the worker: a real namespace refuses upserts of unregistered search attributes.
+        builder.Services.AddHostedService<SearchAttributeRegistration>();
         builder.Services
             .AddHostedTemporalWorker(settings.TaskQueue)
             .ConfigureOptions(options =>
@@ -32,11 +46,13 @@ public static class WorkerComposition
                 options.MaxConcurrentWorkflowTasks = limits.GetValue("MaxConcurrentWorkflowTasks", 100);
                 options.GracefulShutdownTimeout = TimeSpan.FromSeconds(gracefulShutdown);
             })
-            .AddWorkflowsAndActivities();
+            .AddWorkflow<OrderFulfillmentWorkflow>()
+            .AddWorkflow<RefundProcessingWorkflow>()
+            .AddWorkflow<LabelPrintingWorkflow>()
+            .AddWorkflow<ReturnAuthorizationWorkflow>()
+            .AddCommerceActivities()
+            .AddScopedActivities<LabelActivities>()
+            .AddScopedActivities<ShipmentActivities>();
         return builder;
     }
-
-    /// <summary>The one list of what this worker runs.</summary>
-    private static ITemporalWorkerServiceOptionsBuilder AddWorkflowsAndActivities(this ITemporalWorkerServiceOptionsBuilder worker) =>
-        worker;
 }

@@ -51,7 +51,7 @@ public static class ShippingServiceCollectionExtensions
                         http.DefaultRequestHeaders.Authorization = new("Bearer", endpoint.ApiKey);
                     }
                 })
-                .AddStandardResilienceHandler(resilience);
+                .AddStandardResilience(resilience);
             services.AddTransient<ICarrierClient>(provider =>
                 new HttpCarrierClient(code, provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName(code))));
         }

@@ -380,6 +380,36 @@ internal sealed partial class TemporalEngine
         };
     }
 
+    /// <summary>Update-with-start: start (or, by the conflict policy, reuse) the workflow, then update it.</summary>
+    public async Task<ExecuteMultiOperationResponse> ExecuteMultiOperationAsync(
+        ExecuteMultiOperationRequest request, DateTime? deadline, CancellationToken cancellationToken)
+    {
+        if (request.Operations.Count != 2 || request.Operations[0].StartWorkflow is not { } start ||
+            request.Operations[1].UpdateWorkflow is not { } update)
+        {
+            throw Errors.InvalidArgument("Only a start-workflow operation followed by an update-workflow operation is supported.");
+        }
+
+        if (start.WorkflowIdConflictPolicy is not (WorkflowIdConflictPolicy.UseExisting or WorkflowIdConflictPolicy.Fail))
+        {
+            throw Errors.InvalidArgument("Update-with-start needs the workflow id conflict policy USE_EXISTING or FAIL.");
+        }
+
+        if (string.IsNullOrEmpty(start.Namespace))
+        {
+            start.Namespace = request.Namespace;
+        }
+
+        var started = StartWorkflow(start);
+        update.Namespace = request.Namespace;
+        update.WorkflowExecution = new WorkflowExecution { WorkflowId = start.WorkflowId, RunId = started.RunId };
+        var updated = await UpdateAsync(update, deadline, cancellationToken);
+        var response = new ExecuteMultiOperationResponse();
+        response.Responses.Add(new ExecuteMultiOperationResponse.Types.Response { StartWorkflow = started });
+        response.Responses.Add(new ExecuteMultiOperationResponse.Types.Response { UpdateWorkflow = updated });
+        return response;
+    }
+
     public async Task<PollWorkflowExecutionUpdateResponse> PollUpdateAsync(
         PollWorkflowExecutionUpdateRequest request, DateTime? deadline, CancellationToken cancellationToken)
     {

@@ -45,6 +45,15 @@ internal sealed partial class TemporalEngine
             ValidateCommand(run, command);
         }
 
+        var messages = new Dictionary<string, Message>();
+        foreach (var message in request.Messages)
+        {
+            if (!messages.TryAdd(message.Id, message))
+            {
+                throw Errors.InvalidArgument($"Message id {message.Id} appears twice.");
+            }
+        }
+
         var closing = request.Commands.Any(c => c.CommandType is CommandType.CompleteWorkflowExecution
             or CommandType.FailWorkflowExecution or CommandType.CancelWorkflowExecution or CommandType.ContinueAsNewWorkflowExecution);
         if (closing && run.Buffered.Count > 0)
@@ -81,7 +90,6 @@ internal sealed partial class TemporalEngine
         Append(run, completed);
         run.PreviousStartedEventId = wft.StartedEventId;
 
-        var messages = request.Messages.ToDictionary(m => m.Id);
         run.ApplyingCommands = true;
         try
         {
@@ -142,6 +150,8 @@ internal sealed partial class TemporalEngine
         query.Result.TrySetResult(request);
         return new RespondQueryTaskCompletedResponse();
     });
+
+    public void ResetStickyTaskQueue(string ns, WorkflowExecution? execution) => Execute(() => ResetSticky(FindRun(ns, execution)));
 
     /// <summary>A worker stopped: its sticky queue will not be polled again, so its runs go back to the normal queue.</summary>
     public void ShutdownWorker(string ns, string stickyQueue)
@@ -234,6 +244,9 @@ internal sealed partial class TemporalEngine
             Identity = identity,
             RequestId = Guid.NewGuid().ToString(),
             HistorySizeBytes = run.HistorySizeBytes,
+
+            // The real server's default limits for suggesting continue-as-new: 4K events or 4 MB of history.
+            SuggestContinueAsNew = run.History.Count >= 4000 || run.HistorySizeBytes >= 4 * 1024 * 1024,
         };
         Append(run, started);
         wft.StartedEventId = started.EventId;
@@ -360,6 +373,11 @@ internal sealed partial class TemporalEngine
 
     private static void ValidateCommand(WorkflowRun run, Command command)
     {
+        if (command.AttributesCase.ToString() != command.CommandType + "CommandAttributes")
+        {
+            throw Errors.InvalidArgument($"Command {command.CommandType} does not carry its attributes.");
+        }
+
         switch (command.CommandType)
         {
             case CommandType.ScheduleActivityTask:
@@ -441,14 +459,26 @@ internal sealed partial class TemporalEngine
                 CloseRun(run, completed, WorkflowExecutionStatus.Completed);
                 break;
             case CommandType.FailWorkflowExecution:
+                var failure = command.FailWorkflowExecutionCommandAttributes.Failure;
                 var failed = NewEvent(EventType.WorkflowExecutionFailed);
                 failed.WorkflowExecutionFailedEventAttributes = new()
                 {
-                    Failure = command.FailWorkflowExecutionCommandAttributes.Failure,
+                    Failure = failure,
                     WorkflowTaskCompletedEventId = completedId,
-                    RetryState = RetryState.RetryPolicyNotSet,
+                    RetryState = WorkflowRetryDecision(run, failure, out var retryDelay),
                 };
-                CloseRun(run, failed, WorkflowExecutionStatus.Failed);
+                if (failed.WorkflowExecutionFailedEventAttributes.RetryState == RetryState.InProgress)
+                {
+                    var nextRunId = Guid.NewGuid().ToString();
+                    failed.WorkflowExecutionFailedEventAttributes.NewExecutionRunId = nextRunId;
+                    CloseRun(run, failed, WorkflowExecutionStatus.Failed, notifyParent: false);
+                    RetryRun(run, nextRunId, failure, retryDelay, identity);
+                }
+                else
+                {
+                    CloseRun(run, failed, WorkflowExecutionStatus.Failed);
+                }
+
                 break;
             case CommandType.CancelWorkflowExecution:
                 var canceled = NewEvent(EventType.WorkflowExecutionCanceled);
@@ -690,6 +720,52 @@ internal sealed partial class TemporalEngine
             RunId: newRunId));
     }
 
+    /// <summary>Applies the workflow's retry policy (if it has one) to a failed run; InProgress means "retry after <paramref name="delay"/>".</summary>
+    private RetryState WorkflowRetryDecision(WorkflowRun run, Temporalio.Api.Failure.V1.Failure? failure, out TimeSpan delay)
+    {
+        delay = TimeSpan.Zero;
+        var policy = run.RetryPolicy;
+        if (policy is null)
+        {
+            return RetryState.RetryPolicyNotSet;
+        }
+
+        var application = failure?.ApplicationFailureInfo;
+        if (application is { NonRetryable: true } || (application is not null && policy.NonRetryableErrorTypes.Contains(application.Type)))
+        {
+            return RetryState.NonRetryableFailure;
+        }
+
+        var attempt = run.History[0].WorkflowExecutionStartedEventAttributes.Attempt;
+        if (policy.MaximumAttempts > 0 && attempt >= policy.MaximumAttempts)
+        {
+            return RetryState.MaximumAttemptsReached;
+        }
+
+        var initial = Seconds(policy.InitialInterval) > 0 ? policy.InitialInterval.ToTimeSpan().TotalSeconds : 1;
+        var coefficient = policy.BackoffCoefficient >= 1 ? policy.BackoffCoefficient : 2;
+        var maximum = Seconds(policy.MaximumInterval) > 0 ? policy.MaximumInterval.ToTimeSpan().TotalSeconds : initial * 100;
+        delay = TimeSpan.FromSeconds(Math.Min(initial * Math.Pow(coefficient, attempt - 1), maximum));
+        var expiration = run.History[0].WorkflowExecutionStartedEventAttributes.WorkflowExecutionExpirationTime;
+        return expiration is not null && NowLocked() + delay >= expiration.ToDateTimeOffset() ? RetryState.Timeout : RetryState.InProgress;
+    }
+
+    /// <summary>Starts the next attempt of a failed run under the same workflow id, after the retry backoff.</summary>
+    private void RetryRun(WorkflowRun run, string nextRunId, Temporalio.Api.Failure.V1.Failure? failure, TimeSpan delay, string identity)
+    {
+        var previous = run.History[0].WorkflowExecutionStartedEventAttributes;
+        var started = previous.Clone();
+        started.Attempt = previous.Attempt + 1;
+        started.ContinuedExecutionRunId = run.RunId;
+        started.Initiator = ContinueAsNewInitiator.Retry;
+        started.ContinuedFailure = failure;
+        started.Identity = identity;
+        started.FirstWorkflowTaskBackoff = null;
+        started.Memo = run.Memo.Clone();
+        started.SearchAttributes = run.SearchAttributes.Clone();
+        StartRun(new NewRun(run.Namespace, run.WorkflowId, Guid.NewGuid().ToString(), started, run.Parent, run.RootExecution, delay, RunId: nextRunId));
+    }
+
     private void InitiateChild(WorkflowRun run, StartChildWorkflowExecutionCommandAttributes attributes, long completedId)
     {
         var ns = run.Namespace;
@@ -732,7 +808,8 @@ internal sealed partial class TemporalEngine
 
         var attributes = child.Attributes;
         var existing = CurrentRun(attributes.Namespace, attributes.WorkflowId);
-        var rejected = !_namespaces.Contains(attributes.Namespace) || (existing is not null && (existing.IsOpen ||
+        var namespaceMissing = !_namespaces.Contains(attributes.Namespace);
+        var rejected = namespaceMissing || (existing is not null && (existing.IsOpen ||
             attributes.WorkflowIdReusePolicy == WorkflowIdReusePolicy.RejectDuplicate ||
             (attributes.WorkflowIdReusePolicy == WorkflowIdReusePolicy.AllowDuplicateFailedOnly &&
              existing.Status == WorkflowExecutionStatus.Completed)));
@@ -745,7 +822,7 @@ internal sealed partial class TemporalEngine
                 Namespace = attributes.Namespace,
                 WorkflowId = attributes.WorkflowId,
                 WorkflowType = attributes.WorkflowType,
-                Cause = StartChildWorkflowExecutionFailedCause.WorkflowAlreadyExists,
+                Cause = namespaceMissing ? StartChildWorkflowExecutionFailedCause.NamespaceNotFound : StartChildWorkflowExecutionFailedCause.WorkflowAlreadyExists,
                 InitiatedEventId = child.InitiatedEventId,
                 WorkflowTaskCompletedEventId = attributes.WorkflowTaskCompletedEventId,
             };

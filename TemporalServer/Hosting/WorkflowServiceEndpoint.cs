@@ -172,6 +172,9 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
     public Task<UpdateWorkflowExecutionResponse> UpdateWorkflowExecution(UpdateWorkflowExecutionRequest request, ServerCallContext context) =>
         engine.UpdateAsync(request, context.Deadline, context.CancellationToken);
 
+    public Task<ExecuteMultiOperationResponse> ExecuteMultiOperation(ExecuteMultiOperationRequest request, ServerCallContext context) =>
+        engine.ExecuteMultiOperationAsync(request, context.Deadline, context.CancellationToken);
+
     public Task<PollWorkflowExecutionUpdateResponse> PollWorkflowExecutionUpdate(
         PollWorkflowExecutionUpdateRequest request, ServerCallContext context) =>
         engine.PollUpdateAsync(request, context.Deadline, context.CancellationToken);
@@ -192,6 +195,12 @@ internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
 
     public Task<GetSearchAttributesResponse> GetSearchAttributes(GetSearchAttributesRequest request, ServerCallContext context) =>
         Task.FromResult(new GetSearchAttributesResponse());
+
+    public Task<ResetStickyTaskQueueResponse> ResetStickyTaskQueue(ResetStickyTaskQueueRequest request, ServerCallContext context)
+    {
+        engine.ResetStickyTaskQueue(request.Namespace, request.Execution);
+        return Task.FromResult(new ResetStickyTaskQueueResponse());
+    }
 
     public Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)
     {

@@ -9,6 +9,7 @@ namespace Stateset.Stack.Tests;
 public sealed class LocalStackTests : IDisposable
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "stateset-stack-" + Guid.NewGuid().ToString("N"));
+    private readonly int _sandboxPort = StackProcess.FreePort();
 
     public void Dispose()
     {
@@ -31,6 +32,10 @@ public sealed class LocalStackTests : IDisposable
         Assert.True(ready.StatusCode == HttpStatusCode.OK, body);
         Assert.Contains($"http://127.0.0.1:{ports.Gateway}/docs", stack.Output, StringComparison.Ordinal);
         Assert.Contains("embedded Temporal-compatible server", stack.Output, StringComparison.Ordinal);
+        var adminKey = (await File.ReadAllTextAsync(Path.Combine(_dataDirectory, "admin-api-key"))).Trim();
+        Assert.Contains(adminKey, stack.Output, StringComparison.Ordinal);
+        http.DefaultRequestHeaders.Add("X-Api-Key", adminKey);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/api-keys", UriKind.Relative))).StatusCode);
 
         var exitCode = await stack.InterruptAsync(TimeSpan.FromSeconds(60));
 
@@ -38,6 +43,7 @@ public sealed class LocalStackTests : IDisposable
         Assert.False(StackProcess.IsListening(ports.Temporal), "Temporal port still open");
         Assert.False(StackProcess.IsListening(ports.Postgres), "PostgreSQL port still open");
         Assert.False(StackProcess.IsListening(ports.Gateway), "gateway port still open");
+        Assert.False(StackProcess.IsListening(_sandboxPort), "sandbox port still open");
         Assert.False(File.Exists(Path.Combine(_dataDirectory, "postgres", "data", "postmaster.pid")), "PostgreSQL still running");
     }
 
@@ -101,6 +107,7 @@ public sealed class LocalStackTests : IDisposable
         ["STATESET_POSTGRES_PORT"] = $"{postgresPort}",
         ["STATESET_GATEWAY_URL"] = $"http://127.0.0.1:{gatewayPort}",
         ["STATESET_DATA_DIR"] = _dataDirectory,
+        ["STATESET_SANDBOX_PORT"] = $"{_sandboxPort}",
         ["TEMPORAL_ADDRESS"] = string.Empty,
         ["ConnectionStrings__Commerce"] = string.Empty,
         ["PATH"] = "/usr/local/bin:/usr/bin:/bin",

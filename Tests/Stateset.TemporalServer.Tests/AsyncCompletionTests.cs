@@ -67,10 +67,9 @@ public sealed class AsyncCompletionTests(TemporalServerFixture fixture) : Tempor
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task WaitingForCallback_ClockDoesNotSkipPastStartToClose()
     {
-        RequireTimeSkipping();
         var key = NewId("pay");
         await WithWorkerAsync(Register, async taskQueue =>
         {

@@ -27,10 +27,9 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         }));
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task WorkflowExecutionTimeout_Exceeded_WorkflowTimesOut()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<WaitForeverWorkflow>(), async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync(
@@ -41,14 +40,66 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Start_PortInUse_ThrowsIOException()
     {
-        RequireTimeSkipping();
-
         // The command turns this exception into its one-line "Cannot listen on ..." message and exit code 1.
         var e = await Assert.ThrowsAnyAsync<IOException>(() =>
             EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { Port = Environment.Server!.Port }));
         Assert.Contains("address already in use", e.Message);
+    }
+
+    [Fact]
+    public async Task WorkflowRetryPolicy_FailedAttempts_AreRetriedInNewRuns()
+    {
+        await WithWorkerAsync(w => w.AddWorkflow<RetriedWorkflow>(), async taskQueue =>
+        {
+            var retry = new Temporalio.Common.RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), MaximumAttempts = 5 };
+            var handle = await Client.StartWorkflowAsync((RetriedWorkflow wf) => wf.RunAsync(), new(NewId("retried"), taskQueue) { RetryPolicy = retry });
+            Assert.Equal("ok on attempt 3", await handle.GetResultAsync());
+
+            var limited = new Temporalio.Common.RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), MaximumAttempts = 2 };
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => Client.ExecuteWorkflowAsync(
+                (RetriedWorkflow wf) => wf.RunAsync(), new(NewId("retried"), taskQueue) { RetryPolicy = limited }));
+            Assert.Equal("attempt 2 failed", e.InnerException?.Message);
+        });
+    }
+
+    [Fact]
+    public async Task BadCommand_IsRejectedWithoutHarmingTheWorkflow()
+    {
+        var service = Client.Connection.WorkflowService;
+        var taskQueue = NewTaskQueue();
+        var id = NewId("bad-command");
+        await service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "Raw" },
+            TaskQueue = new() { Name = taskQueue },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        var task = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+
+        var bad = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+        bad.Commands.Add(new Temporalio.Api.Command.V1.Command { CommandType = CommandType.StartTimer });
+        var e = await Assert.ThrowsAsync<RpcException>(() => service.RespondWorkflowTaskCompletedAsync(bad));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, e.Code);
+
+        var garbage = await Assert.ThrowsAsync<RpcException>(() => service.RespondWorkflowTaskCompletedAsync(new()
+        {
+            Namespace = "default",
+            TaskToken = Google.Protobuf.ByteString.CopyFromUtf8("not a token"),
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, garbage.Code);
+
+        var good = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+        good.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.CompleteWorkflowExecution,
+            CompleteWorkflowExecutionCommandAttributes = new(),
+        });
+        await service.RespondWorkflowTaskCompletedAsync(good);
+        Assert.Equal(WorkflowExecutionStatus.Completed, (await Client.GetWorkflowHandle(id).DescribeAsync()).Status);
     }
 }

@@ -61,10 +61,9 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Expiry_NoDecision_TimerFiresWhileAwaitingResult()
     {
-        RequireTimeSkipping();
         await WithApprovalWorkerAsync(async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync((ApprovalWorkflow wf) => wf.RunAsync(7), new(NewId("expiry"), taskQueue));
@@ -164,10 +163,9 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Query_RightAfterSkippingPastATimer_SeesTheTimerFired()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<ReminderWorkflow>(), async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync((ReminderWorkflow wf) => wf.RunAsync(), new(NewId("reminder"), taskQueue));
@@ -176,6 +174,21 @@ public sealed class SignalQueryTests(TemporalServerFixture fixture) : TemporalSe
             Assert.True(await handle.QueryAsync(wf => wf.Reminded));
             await handle.SignalAsync(wf => wf.DecideAsync());
             Assert.Equal("decided after reminder", await handle.GetResultAsync());
+        });
+    }
+
+    [Fact]
+    public async Task UpdateWithStart_StartsThenUpdatesAndReusesTheRunningWorkflow()
+    {
+        await WithApprovalWorkerAsync(async taskQueue =>
+        {
+            var id = NewId("update-with-start");
+            var start = WithStartWorkflowOperation.Create(
+                (ApprovalWorkflow wf) => wf.RunAsync(0), new(id, taskQueue) { IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting });
+            var note = await Client.ExecuteUpdateWithStartWorkflowAsync((ApprovalWorkflow wf) => wf.SetDecisionAsync("first"), new(start));
+            Assert.Equal("accepted first", note);
+            var handle = await start.GetHandleAsync();
+            Assert.Equal("first", await handle.GetResultAsync());
         });
     }
 }

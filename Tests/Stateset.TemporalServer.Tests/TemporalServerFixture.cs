@@ -44,13 +44,4 @@ public abstract class TemporalServerTest(TemporalServerFixture fixture)
         using var worker = new TemporalWorker(Client, options);
         await worker.ExecuteAsync(() => test(taskQueue));
     }
-
-    /// <summary>Skips the calling test on a real server (xunit's dynamic skip token marks it skipped, not passed).</summary>
-    protected void RequireTimeSkipping()
-    {
-        if (!Environment.SupportsTimeSkipping)
-        {
-            throw new InvalidOperationException("$XunitDynamicSkip$needs the embedded server's virtual clock");
-        }
-    }
 }

@@ -8,10 +8,9 @@ namespace Stateset.TemporalServer.Tests;
 
 public sealed class TimerTests(TemporalServerFixture fixture) : TemporalServerTest(fixture)
 {
-    [Fact]
+    [TimeSkippingFact]
     public async Task Timer_FourteenDays_SkipsVirtualTimeInMilliseconds()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<SleepWorkflow>(), async taskQueue =>
         {
             var before = await Environment.CurrentTimeAsync();
@@ -23,10 +22,9 @@ public sealed class TimerTests(TemporalServerFixture fixture) : TemporalServerTe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task Timer_CancelledLoser_RecordsTimerCanceled()
     {
-        RequireTimeSkipping();
         await WithWorkerAsync(w => w.AddWorkflow<TimerRaceWorkflow>(), async taskQueue =>
         {
             var handle = await Client.StartWorkflowAsync((TimerRaceWorkflow wf) => wf.RunAsync(), new(NewId("race"), taskQueue));
@@ -38,10 +36,9 @@ public sealed class TimerTests(TemporalServerFixture fixture) : TemporalServerTe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task SkipAsync_MovesTheClockForward()
     {
-        RequireTimeSkipping();
         var before = await Environment.CurrentTimeAsync();
         await Environment.DelayAsync(TimeSpan.FromHours(3));
         Assert.True(await Environment.CurrentTimeAsync() - before >= TimeSpan.FromHours(3));
@@ -60,10 +57,9 @@ public sealed class TimerTests(TemporalServerFixture fixture) : TemporalServerTe
         });
     }
 
-    [Fact]
+    [TimeSkippingFact]
     public async Task WorkflowTask_NotAnswered_TimesOutAndIsRescheduled()
     {
-        RequireTimeSkipping();
         var taskQueue = NewTaskQueue();
         var id = NewId("wft-timeout");
         var service = Client.Connection.WorkflowService;

@@ -372,6 +372,11 @@ public sealed class OrderFulfillmentWorkflow
                     _shipment = _shipment! with { ShippedAt = _shipment.ShippedAt ?? at, DeliveredAt = at, LastCarrierEvent = "delivered" };
                     _timeline.Add("carrier delivered", StepOutcome.Noted, detail);
                     break;
+                case CarrierEventKind.InTransit when !ShippingStarted:
+                    // Carriers often send no pickup event: the first scan in transit means the parcel left.
+                    _shipment = _shipment! with { ShippedAt = at, LastCarrierEvent = "in_transit" };
+                    _timeline.Add("carrier shipped", StepOutcome.Noted, detail);
+                    break;
                 case CarrierEventKind.InTransit:
                 case CarrierEventKind.Exception:
                     _shipment = _shipment! with { LastCarrierEvent = e.Kind.ToString().ToLowerInvariant() };

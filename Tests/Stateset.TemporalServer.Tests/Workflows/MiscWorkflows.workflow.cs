@@ -73,3 +73,13 @@ public sealed class ReminderWorkflow
     [WorkflowSignal]
     public async Task DecideAsync() => _decided = true;
 }
+
+/// <summary>Fails its first two attempts (the workflow's own retry policy retries it).</summary>
+[Workflow]
+public sealed class RetriedWorkflow
+{
+    [WorkflowRun]
+    public async Task<string> RunAsync() => Workflow.Info.Attempt < 3
+        ? throw new Temporalio.Exceptions.ApplicationFailureException($"attempt {Workflow.Info.Attempt} failed")
+        : $"ok on attempt {Workflow.Info.Attempt}";
+}
