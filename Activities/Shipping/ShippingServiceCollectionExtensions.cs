@@ -27,7 +27,7 @@ public static class ShippingServiceCollectionExtensions
     /// named <c>carrier:{code}</c> behind the standard resilience handler configured from <c>Shipping:Resilience</c>
     /// (<c>HttpStandardResilienceOptions</c>: attempt and total timeouts, retries with jittered backoff, circuit breaker).
     /// Also registers <see cref="TrackingWebhookReceiver"/> for the gateway's carrier callback (secret from
-    /// <c>Shipping:TrackingWebhooks:Secret</c>). Needs an <c>NpgsqlDataSource</c> registered elsewhere.
+    /// <c>Shipping:WebhookSecret</c>). Needs an <c>NpgsqlDataSource</c> registered elsewhere.
     /// </summary>
     public static IServiceCollection AddShippingActivities(this IServiceCollection services, IConfiguration configuration)
     {
@@ -56,7 +56,7 @@ public static class ShippingServiceCollectionExtensions
                 new HttpCarrierClient(code, provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName(code))));
         }
 
-        services.AddOptions<TrackingWebhookOptions>().Bind(shipping.GetSection("TrackingWebhooks"));
+        services.AddOptions<TrackingWebhookOptions>().Bind(shipping);
         services.TryAddScoped<TrackingWebhookReceiver>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddTransient<RateShopper>();

@@ -5,14 +5,14 @@ using Npgsql;
 
 namespace Stateset.Activities.Shipping;
 
-/// <summary>Settings of carrier tracking webhooks (section <c>Shipping:TrackingWebhooks</c>).</summary>
+/// <summary>Settings of carrier tracking webhooks (keys <c>Shipping:WebhookSecret</c>, <c>Shipping:WebhookTolerance</c>).</summary>
 public sealed class TrackingWebhookOptions
 {
     /// <summary>Gets or sets the secret the carriers sign webhooks with.</summary>
-    public string Secret { get; set; } = string.Empty;
+    public string WebhookSecret { get; set; } = string.Empty;
 
     /// <summary>Gets or sets how far a webhook's signed timestamp may be from our clock.</summary>
-    public TimeSpan Tolerance { get; set; } = CarrierWebhookSignature.DefaultTolerance;
+    public TimeSpan WebhookTolerance { get; set; } = CarrierWebhookSignature.DefaultTolerance;
 }
 
 /// <summary>What became of a received tracking webhook.</summary>
@@ -33,6 +33,7 @@ public enum TrackingWebhookOutcome
 /// <param name="Reason">Why a webhook was rejected.</param>
 /// <param name="ShipmentId">Our shipment with that carrier and tracking number, if there is one.</param>
 /// <param name="OrderId">The shipment's order (whose workflow waits for shipped/delivered).</param>
+/// <param name="Direction"><c>outbound</c> or <c>return</c>: only outbound parcels drive their order's workflow.</param>
 /// <param name="Status">The event's status: <c>in_transit</c>, <c>delivered</c> or <c>exception</c>.</param>
 /// <param name="Description">The carrier's text, e.g. an exception reason.</param>
 public sealed record TrackingWebhookResult(
@@ -40,6 +41,7 @@ public sealed record TrackingWebhookResult(
     string? Reason,
     string? ShipmentId = null,
     string? OrderId = null,
+    string? Direction = null,
     string? Status = null,
     string? Description = null);
 
@@ -60,12 +62,12 @@ public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<
     {
         ArgumentNullException.ThrowIfNull(body);
         var settings = options.Value;
-        if (string.IsNullOrEmpty(settings.Secret))
+        if (string.IsNullOrEmpty(settings.WebhookSecret))
         {
-            throw new InvalidOperationException("Shipping:TrackingWebhooks:Secret is not set; webhooks cannot be verified.");
+            throw new InvalidOperationException("Shipping:WebhookSecret is not set; carrier webhooks cannot be verified.");
         }
 
-        var check = CarrierWebhookSignature.Verify(settings.Secret, signature, body, time.GetUtcNow(), settings.Tolerance);
+        var check = CarrierWebhookSignature.Verify(settings.WebhookSecret, signature, body, time.GetUtcNow(), settings.WebhookTolerance);
         if (check != WebhookSignatureCheck.Valid)
         {
             return new TrackingWebhookResult(TrackingWebhookOutcome.Rejected, $"signature {check.ToString().ToLowerInvariant()}");
@@ -89,7 +91,7 @@ public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var shipment = await connection.QuerySingleOrDefaultAsync<ShipmentRow>(
-            "SELECT id, order_id FROM shipments WHERE carrier = @Carrier AND tracking_number = @TrackingNumber FOR UPDATE",
+            "SELECT id, order_id, direction FROM shipments WHERE carrier = @Carrier AND tracking_number = @TrackingNumber FOR UPDATE",
             new { tracking.Carrier, tracking.TrackingNumber },
             transaction);
         var inserted = await connection.ExecuteAsync(
@@ -141,11 +143,12 @@ public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<
             Reason: null,
             shipment?.Id,
             shipment?.Order_Id,
+            shipment?.Direction,
             tracking.Status,
             tracking.Description);
     }
 
     private sealed record TrackingEvent(string Id, string Carrier, string TrackingNumber, string Status, string? Description, DateTimeOffset OccurredAt);
 
-    private sealed record ShipmentRow(string Id, string Order_Id);
+    private sealed record ShipmentRow(string Id, string Order_Id, string Direction);
 }

@@ -189,6 +189,19 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres, SharedCarrier
     }
 
     [Fact]
+    public async Task CreatePrintJob_ConcurrentDuplicates_CreateOneJob()
+    {
+        await RunAsync(a => a.BuyLabelAsync(BuyInput()));
+        await RunAsync(a => a.RenderLabelAsync(RenderInput()));
+
+        var jobs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+            RunAsync(a => a.CreatePrintJobAsync(new CreatePrintJobInput(_shipmentId, "ps-reno-1")))));
+
+        Assert.Single(jobs.Distinct());
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM print_jobs"));
+    }
+
+    [Fact]
     public async Task CreatePrintJob_LabelNotRenderedYet_FailsNonRetryable()
     {
         await RunAsync(a => a.BuyLabelAsync(BuyInput()));

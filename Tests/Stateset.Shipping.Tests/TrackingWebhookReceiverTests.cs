@@ -28,7 +28,7 @@ public sealed class TrackingWebhookReceiverTests(PostgresFixture postgres, Share
         _sandbox.Reset();
         _database = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
         _services = _sandbox.CreateShippingServices(
-            new Dictionary<string, string?> { ["Shipping:TrackingWebhooks:Secret"] = CarrierSandboxHost.WebhookSecret },
+            new Dictionary<string, string?> { ["Shipping:WebhookSecret"] = CarrierSandboxHost.WebhookSecret },
             services =>
             {
                 services.AddSingleton(_database);
@@ -58,7 +58,9 @@ public sealed class TrackingWebhookReceiverTests(PostgresFixture postgres, Share
 
         var result = await ReceiveAsync(webhook);
 
-        Assert.Equal((TrackingWebhookOutcome.Recorded, _shipmentId, "o-2002", "in_transit"), (result.Outcome, result.ShipmentId, result.OrderId, result.Status));
+        Assert.Equal(
+            (TrackingWebhookOutcome.Recorded, _shipmentId, "o-2002", "outbound", "in_transit"),
+            (result.Outcome, result.ShipmentId, result.OrderId, result.Direction, result.Status));
         Assert.Equal("in_transit", await ShipmentStatusAsync());
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM carrier_tracking_events WHERE shipment_id IS NOT NULL"));
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM outbox_events WHERE event_type = 'shipment.in_transit'"));
