@@ -95,8 +95,10 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     /// <summary>Stops the server; outstanding long polls end.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _engine.DisposeAsync();
+        // End long polls first so the web host's graceful stop does not wait for them.
+        await _engine.StopAsync();
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
+        await _engine.DisposeAsync();
     }
 }

@@ -182,7 +182,7 @@ internal sealed partial class TemporalEngine
                 () => TimeOutActivity(run, activity, TimeoutType.ScheduleToStart, attempt));
         }
 
-        _possiblyBusy.Add(run);
+        MarkPossiblyBusy(run);
         ActivityQueue(run.Namespace, activity.Attributes.TaskQueue.Name).Add(new ActivityTaskEntry(run, activity, attempt));
     }
 

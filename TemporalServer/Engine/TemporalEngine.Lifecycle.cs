@@ -273,7 +273,7 @@ internal sealed partial class TemporalEngine
             Sticky = sticky,
         };
         run.WorkflowTask = wft;
-        _possiblyBusy.Add(run);
+        MarkPossiblyBusy(run);
         WorkflowQueue(run.Namespace, queueName).Add(new WorkflowTaskEntry(run, scheduled.EventId, null, sticky));
         if (sticky)
         {

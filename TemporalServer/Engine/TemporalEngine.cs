@@ -69,8 +69,14 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Ends every long poll and stops the clock; RPCs still arriving get empty or error answers.</summary>
+    public async Task StopAsync()
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync();
         lock (_gate)
         {
@@ -84,7 +90,11 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                 queue.WakeAll();
             }
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         try
         {
             await _clockLoop;
@@ -260,6 +270,29 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
+            try
+            {
+                var (wake, wait) = NextClockStep();
+                await Task.WhenAny(wake, Task.Delay(wait, _stopping.Token));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The clock must keep running whatever one step did; timers fire one by one, so retrying is safe.
+                _logger.LogError(e, "The clock step failed");
+                await Task.Delay(100, _stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>Fires due timers, skips time when allowed, and says how long the clock may sleep.</summary>
+    private (Task Wake, TimeSpan Wait) NextClockStep()
+    {
+        while (true)
+        {
             Task wake;
             TimeSpan wait;
             lock (_gate)
@@ -302,14 +335,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
                 }
             }
 
-            try
-            {
-                await Task.WhenAny(wake, Task.Delay(wait, _stopping.Token));
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            return (wake, wait);
         }
     }
 
@@ -322,7 +348,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
 
     /// <summary>
     /// True when no workflow or activity task is outstanding: nothing queued for a live poller and nothing dispatched and
-    /// unanswered (an activity waiting for async completion is outstanding). Tasks queued on a queue that nobody has
+    /// unanswered (an activity waiting for async completion is outstanding, unless the workflow asked to cancel it). Tasks queued on a queue that nobody has
     /// polled for 10 s do not count after 2 s, so an abandoned test's leftovers cannot freeze the clock for everyone.
     /// </summary>
     private bool IsIdle()
@@ -345,7 +371,8 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
 
             foreach (var activity in run.Activities.Values)
             {
-                if (activity.State == ActivityStatus.Started ||
+                // A started activity the workflow asked to cancel no longer holds the workflow up (TRY_CANCEL moves on).
+                if ((activity.State == ActivityStatus.Started && !activity.CancelRequested) ||
                     (activity.State == ActivityStatus.Scheduled &&
                      IsLive(ActivityQueue(run.Namespace, activity.Attributes.TaskQueue.Name), activity.QueuedRealUtc)))
                 {
@@ -369,6 +396,15 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
 
         return idle;
+    }
+
+    /// <summary>Only the time-skipping clock asks which runs are busy; in dev mode the set would just grow.</summary>
+    private void MarkPossiblyBusy(WorkflowRun run)
+    {
+        if (TimeSkipping)
+        {
+            _possiblyBusy.Add(run);
+        }
     }
 
     private static bool IsLive<T>(TaskQueue<T> queue, DateTime queuedRealUtc)

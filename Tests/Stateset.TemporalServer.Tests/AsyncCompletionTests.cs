@@ -8,7 +8,7 @@ namespace Stateset.TemporalServer.Tests;
 public sealed class AsyncCompletionTests(TemporalServerFixture fixture) : TemporalServerTest(fixture)
 {
     private static void Register(TemporalWorkerOptions options) =>
-        options.AddWorkflow<ActivityScenarioWorkflow>().AddAllActivities(new TestActivities());
+        options.AddWorkflow<ActivityScenarioWorkflow>().AddWorkflow<AbandonedPaymentWorkflow>().AddAllActivities(new TestActivities());
 
     [Fact]
     public async Task CompleteByTaskToken_ResultReachesWorkflow()
@@ -84,6 +84,19 @@ public sealed class AsyncCompletionTests(TemporalServerFixture fixture) : Tempor
             Assert.False(result.IsCompleted);
             await Client.GetAsyncActivityHandle(token).CompleteAsync("in time");
             Assert.Equal("in time", await result);
+        });
+    }
+
+    [TimeSkippingFact]
+    public async Task CancelledWhileWaitingForCallback_LaterTimersStillSkip()
+    {
+        var key = NewId("pay");
+        await WithWorkerAsync(Register, async taskQueue =>
+        {
+            var handle = await Client.StartWorkflowAsync((AbandonedPaymentWorkflow wf) => wf.RunAsync(key), new(NewId("abandoned"), taskQueue));
+            await TestActivities.StartedAsync(key);
+            await handle.SignalAsync(wf => wf.CancelAsync());
+            Assert.Equal("cancelled, cooled down", await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(20)));
         });
     }
 }

@@ -102,4 +102,38 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         await service.RespondWorkflowTaskCompletedAsync(good);
         Assert.Equal(WorkflowExecutionStatus.Completed, (await Client.GetWorkflowHandle(id).DescribeAsync()).Status);
     }
+
+    [Fact]
+    public async Task CompletingWhileASignalArrived_TaskIsRejectedAndTheSignalDelivered()
+    {
+        var service = Client.Connection.WorkflowService;
+        var taskQueue = NewTaskQueue();
+        var id = NewId("unhandled");
+        await service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "Raw" },
+            TaskQueue = new() { Name = taskQueue },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        var task = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        await Client.GetWorkflowHandle(id).SignalAsync("Late", []);
+
+        var complete = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+        complete.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.CompleteWorkflowExecution,
+            CompleteWorkflowExecutionCommandAttributes = new(),
+        });
+        await service.RespondWorkflowTaskCompletedAsync(complete);
+
+        var next = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        var events = next.History.Events.Select(e => e.EventType).ToList();
+        Assert.Contains(EventType.WorkflowTaskFailed, events);
+        Assert.Contains(EventType.WorkflowExecutionSignaled, events);
+        Assert.Equal(WorkflowTaskFailedCause.UnhandledCommand, next.History.Events.Single(e => e.EventType == EventType.WorkflowTaskFailed).WorkflowTaskFailedEventAttributes.Cause);
+        Assert.Equal(WorkflowExecutionStatus.Running, (await Client.GetWorkflowHandle(id).DescribeAsync()).Status);
+        await Client.GetWorkflowHandle(id).TerminateAsync("test over");
+    }
 }
