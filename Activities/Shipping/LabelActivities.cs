@@ -15,6 +15,8 @@ namespace Stateset.Activities.Shipping;
 /// and carrier idempotency key are <c>{shipmentId}:label</c> (unique in <c>labels</c>), a print job's id is
 /// <c>{labelId}:print:{stationId}</c> (unique in <c>print_jobs</c>), and every write is <c>ON CONFLICT DO NOTHING</c>
 /// or guarded by the row's state, so a retried or duplicated activity changes nothing the first one did not.
+/// The inserts name no conflict target on purpose: id and idempotency key carry the same value in two unique
+/// indexes, and a concurrent duplicate may trip either one first.
 /// </summary>
 public sealed class LabelActivities(
     NpgsqlDataSource database,
@@ -144,7 +146,7 @@ public sealed class LabelActivities(
                 """
                 INSERT INTO labels (id, shipment_id, idempotency_key, carrier, service, tracking_number, carrier_label_id, cost, currency)
                 VALUES (@Key, @ShipmentId, @Key, @Carrier, @Service, @TrackingNumber, @CarrierLabelId, @Amount, @Currency)
-                ON CONFLICT (idempotency_key) DO NOTHING
+                ON CONFLICT DO NOTHING
                 """,
                 new
                 {
@@ -201,7 +203,14 @@ public sealed class LabelActivities(
 
         try
         {
-            await Carrier(label.Carrier).VoidLabelAsync(label.CarrierLabelId, Cancellation);
+            if (!await Carrier(label.Carrier).VoidLabelAsync(label.CarrierLabelId, Cancellation))
+            {
+                logger.LogWarning(
+                    "Carrier {Carrier} does not know label {CarrierLabelId} of shipment {ShipmentId}; nothing to void there, marking it voided",
+                    label.Carrier,
+                    label.CarrierLabelId,
+                    input.ShipmentId);
+            }
         }
         catch (CarrierRejectedException e)
         {
@@ -294,7 +303,7 @@ public sealed class LabelActivities(
             """
             INSERT INTO print_jobs (id, label_id, station_id, idempotency_key, format, created_at)
             VALUES (@Id, @LabelId, @StationId, @Id, @Format, @Now)
-            ON CONFLICT (idempotency_key) DO NOTHING
+            ON CONFLICT DO NOTHING
             """,
             new { Id = id, label.LabelId, input.StationId, active.Format, Now = time.GetUtcNow() });
         return await FindPrintJobAsync(connection, id) ?? throw new InvalidOperationException($"Print job {id} vanished.");

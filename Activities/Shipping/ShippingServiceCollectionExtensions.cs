@@ -26,7 +26,8 @@ public static class ShippingServiceCollectionExtensions
     /// the rate shopper and one carrier client per child of <c>Shipping:Carriers</c>, each an <see cref="HttpClient"/>
     /// named <c>carrier:{code}</c> behind the standard resilience handler configured from <c>Shipping:Resilience</c>
     /// (<c>HttpStandardResilienceOptions</c>: attempt and total timeouts, retries with jittered backoff, circuit breaker).
-    /// Needs an <c>NpgsqlDataSource</c> registered elsewhere.
+    /// Also registers <see cref="TrackingWebhookReceiver"/> for the gateway's carrier callback (secret from
+    /// <c>Shipping:WebhookSecret</c>). Needs an <c>NpgsqlDataSource</c> registered elsewhere.
     /// </summary>
     public static IServiceCollection AddShippingActivities(this IServiceCollection services, IConfiguration configuration)
     {
@@ -55,6 +56,8 @@ public static class ShippingServiceCollectionExtensions
                 new HttpCarrierClient(code, provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName(code))));
         }
 
+        services.AddOptions<TrackingWebhookOptions>().Bind(shipping);
+        services.TryAddScoped<TrackingWebhookReceiver>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddTransient<RateShopper>();
         services.TryAddScoped<LabelActivities>();

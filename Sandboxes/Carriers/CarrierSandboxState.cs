@@ -25,6 +25,14 @@ public sealed class CarrierSandboxState
         }
     }
 
+    /// <summary>Clears injected faults, pending failures and call counts; labels sold stay sold.</summary>
+    public void Reset()
+    {
+        _faults.Clear();
+        _failNext.Clear();
+        _calls.Clear();
+    }
+
     /// <summary>Gets the faults injected into a carrier.</summary>
     public CarrierFaults FaultsOf(string carrier) => _faults.GetValueOrDefault(carrier) ?? new CarrierFaults();
 

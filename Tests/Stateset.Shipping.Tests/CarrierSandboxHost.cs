@@ -68,6 +68,13 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
 
+    /// <summary>Back to a healthy sandbox with no calls counted and no webhooks received, for the next test.</summary>
+    public void Reset()
+    {
+        State.Reset();
+        _received.Clear();
+    }
+
     /// <summary>
     /// The shipping services as the worker registers them, pointed at this sandbox, with retries that do not wait
     /// (the tests prove the retries happen, not their pacing).
@@ -97,5 +104,23 @@ public sealed class CarrierSandboxHost : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>One sandbox per test class (starting one costs a few hundred milliseconds); each test starts from a reset.</summary>
+public sealed class SharedCarrierSandbox : IAsyncLifetime
+{
+    private CarrierSandboxHost? _host;
+
+    public CarrierSandboxHost Host => _host ?? throw new InvalidOperationException("The sandbox has not started.");
+
+    public async Task InitializeAsync() => _host = await CarrierSandboxHost.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.DisposeAsync();
+        }
     }
 }

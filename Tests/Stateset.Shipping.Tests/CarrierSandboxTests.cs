@@ -7,7 +7,7 @@ using Stateset.Sandboxes.Carriers;
 
 namespace Stateset.Shipping.Tests;
 
-public sealed class CarrierSandboxTests : IAsyncLifetime
+public sealed class CarrierSandboxTests(SharedCarrierSandbox shared) : IClassFixture<SharedCarrierSandbox>, IAsyncLifetime
 {
     private static readonly ParcelDto Parcel = new(1800, 300, 200, 150);
     private static readonly AddressDto Reno = new("Stateset Reno FC", "1255 Gentry Way", null, "Reno", "NV", "89502", "US");
@@ -17,16 +17,18 @@ public sealed class CarrierSandboxTests : IAsyncLifetime
     private CarrierSandboxHost _sandbox = null!;
     private HttpClient _http = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        _sandbox = await CarrierSandboxHost.StartAsync();
+        _sandbox = shared.Host;
+        _sandbox.Reset();
         _http = _sandbox.CreateClient();
+        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
         _http.Dispose();
-        await _sandbox.DisposeAsync();
+        return Task.CompletedTask;
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace Stateset.Shipping.Tests;
 
 /// <summary>The DB-backed shipping activities against a fresh migrated database and the carriers sandbox.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifetime
+public sealed class LabelActivitiesTests(PostgresFixture postgres, SharedCarrierSandbox shared) : IClassFixture<SharedCarrierSandbox>, IAsyncLifetime
 {
     private static readonly Rate RidgelineGround = new("ridgeline", "GROUND", ServiceLevel.Ground, 9.30m, "USD", 4);
 
@@ -26,7 +26,8 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
 
     public async Task InitializeAsync()
     {
-        _sandbox = await CarrierSandboxHost.StartAsync();
+        _sandbox = shared.Host;
+        _sandbox.Reset();
         _database = NpgsqlDataSource.Create(await postgres.CreateMigratedDatabaseAsync());
         _services = _sandbox.CreateShippingServices(services =>
         {
@@ -39,7 +40,6 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
     {
         await _services.DisposeAsync();
         await _database.DisposeAsync();
-        await _sandbox.DisposeAsync();
     }
 
     [Fact]
@@ -122,6 +122,22 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
     }
 
     [Fact]
+    public async Task VoidLabel_LabelTheCarrierDoesNotKnow_IsMarkedVoidedInsteadOfFailingTheCompensation()
+    {
+        await RunAsync(a => a.BuyLabelAsync(BuyInput()));
+        await using (var connection = await _database.OpenConnectionAsync())
+        {
+            // As after a carrier-side purge (or a restarted sandbox): our row names a label the carrier never heard of.
+            await connection.ExecuteAsync("UPDATE labels SET carrier_label_id = 'lbl_forgotten'");
+        }
+
+        var result = await RunAsync(a => a.VoidLabelAsync(new VoidLabelInput(_shipmentId)));
+
+        Assert.True(result.Voided);
+        Assert.Equal("voided", (await QueryShipmentAsync()).Status);
+    }
+
+    [Fact]
     public async Task VoidLabel_ShipmentThatNeverGotALabel_IsANoOp()
     {
         var result = await RunAsync(a => a.VoidLabelAsync(new VoidLabelInput(_shipmentId)));
@@ -170,6 +186,19 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres) : IAsyncLifet
         Assert.Equal(("zpl", "queued", _shipmentId), (first.Format, first.Status, first.ShipmentId));
         Assert.Equal("pdf", pdfStation.Format);
         Assert.Equal(2, await CountAsync("SELECT count(*) FROM print_jobs"));
+    }
+
+    [Fact]
+    public async Task CreatePrintJob_ConcurrentDuplicates_CreateOneJob()
+    {
+        await RunAsync(a => a.BuyLabelAsync(BuyInput()));
+        await RunAsync(a => a.RenderLabelAsync(RenderInput()));
+
+        var jobs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+            RunAsync(a => a.CreatePrintJobAsync(new CreatePrintJobInput(_shipmentId, "ps-reno-1")))));
+
+        Assert.Single(jobs.Distinct());
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM print_jobs"));
     }
 
     [Fact]

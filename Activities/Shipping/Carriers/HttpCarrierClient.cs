@@ -51,15 +51,30 @@ public sealed class HttpCarrierClient(string carrier, HttpClient http) : ICarrie
     }
 
     /// <inheritdoc />
-    public async Task VoidLabelAsync(string carrierLabelId, CancellationToken cancellationToken)
+    public async Task<bool> VoidLabelAsync(string carrierLabelId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(carrierLabelId);
-        await SendAsync<LabelResponse>(
+        using var response = await SendAsync(
             () => new HttpRequestMessage(HttpMethod.Post, $"labels/{Uri.EscapeDataString(carrierLabelId)}/void"),
             cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        await ReadAsync<LabelResponse>(response, cancellationToken);
+        return true;
     }
 
     private async Task<T> SendAsync<T>(Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(createRequest, cancellationToken);
+        return await ReadAsync<T>(response, cancellationToken);
+    }
+
+    // Transport failures and the statuses the resilience pipeline retries (408, 429, 5xx) mean "unavailable":
+    // they are still failing after the retries.
+    private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
     {
         HttpResponseMessage response;
         try
@@ -73,22 +88,27 @@ public sealed class HttpCarrierClient(string carrier, HttpClient http) : ICarrie
             throw new CarrierUnavailableException($"Carrier {Carrier} is unreachable: {e.Message}", e);
         }
 
-        using (response)
+        if (response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
         {
-            if (response.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)response.StatusCode >= 500)
+            using (response)
             {
                 throw new CarrierUnavailableException($"Carrier {Carrier} answered {(int)response.StatusCode} {response.ReasonPhrase} after retries.");
             }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                var problem = await response.Content.ReadAsStringAsync(cancellationToken);
-                throw new CarrierRejectedException($"Carrier {Carrier} refused the request ({(int)response.StatusCode}): {problem}");
-            }
-
-            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
-                ?? throw new CarrierUnavailableException($"Carrier {Carrier} answered with an empty body.");
         }
+
+        return response;
+    }
+
+    private async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new CarrierRejectedException($"Carrier {Carrier} refused the request ({(int)response.StatusCode}): {problem}");
+        }
+
+        return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+            ?? throw new CarrierUnavailableException($"Carrier {Carrier} answered with an empty body.");
     }
 
     private sealed record RatesResponse(IReadOnlyList<RateResponse> Rates);

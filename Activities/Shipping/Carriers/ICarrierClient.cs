@@ -19,8 +19,11 @@ public interface ICarrierClient
     /// <summary>Buys a label; the same <paramref name="idempotencyKey"/> always returns the same label.</summary>
     Task<CarrierLabel> PurchaseLabelAsync(CarrierPurchaseRequest request, string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>Voids a label; voiding a voided label succeeds.</summary>
-    Task VoidLabelAsync(string carrierLabelId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Voids a label; voiding a voided label succeeds. Returns false when the carrier does not know the label:
+    /// there is nothing it could bill, so nothing to void.
+    /// </summary>
+    Task<bool> VoidLabelAsync(string carrierLabelId, CancellationToken cancellationToken);
 }
 
 /// <summary>What a carrier needs to quote.</summary>
