@@ -48,10 +48,8 @@ public static class OrdersApi
             .WithName("PlaceOrder").WithSummary("Starts an order's fulfillment; the same Idempotency-Key and body always answer the same order.");
         group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("GetOrder").WithSummary("The order's status: live from its workflow while it runs, from the read model once closed.");
-        group.MapPost("/{orderId}/approve", ApproveAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("ApproveOrder").WithSummary("Approves an order waiting for an operator.");
-        group.MapPost("/{orderId}/reject", RejectAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("RejectOrder").WithSummary("Rejects an order waiting for an operator; its payment is voided and its stock released.");
+        group.MapApprovalDecisions<OrderFulfillmentWorkflow, OrderStatus>(
+            "Order", WorkflowIds.Order, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         group.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("CancelOrder").WithSummary("Cancels an order that has not shipped; compensations run in reverse.");
         return group;
@@ -126,20 +124,6 @@ public static class OrdersApi
         return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
     }
 
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ApproveAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<OrderFulfillmentWorkflow, OrderStatus>(
-            WorkflowIds.Order(orderId), wf => wf.Status, NotAwaitingApproval, wf => wf.ApproveAsync(decision), ct);
-    }
-
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> RejectAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<OrderFulfillmentWorkflow, OrderStatus>(
-            WorkflowIds.Order(orderId), wf => wf.Status, NotAwaitingApproval, wf => wf.RejectAsync(decision), ct);
-    }
-
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {
         var request = new CancelRequest(user.Identity!.Name!, body?.Reason);
@@ -151,7 +135,4 @@ public static class OrdersApi
             wf => wf.CancelAsync(request),
             ct);
     }
-
-    private static string? NotAwaitingApproval(OrderStatus status) =>
-        status.PendingApproval is null ? $"The order is not waiting for an approval (stage: {status.Stage})." : null;
 }

@@ -23,10 +23,8 @@ public static class RefundsApi
             .WithName("RequestRefund").WithSummary("Starts a refund; refused if it would exceed what was captured minus what was refunded.");
         group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("GetRefund").WithSummary("The refund's status.");
-        group.MapPost("/{refundId}/approve", ApproveAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("ApproveRefund").WithSummary("Approves a refund above the automatic limit.");
-        group.MapPost("/{refundId}/reject", RejectAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("RejectRefund").WithSummary("Rejects a refund above the automatic limit.");
+        group.MapApprovalDecisions<RefundProcessingWorkflow, RefundStatus>(
+            "Refund", WorkflowIds.Refund, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         return group;
     }
 
@@ -70,21 +68,4 @@ public static class RefundsApi
         var view = await workflows.ReadAsync<RefundProcessingWorkflow, RefundStatus>(refundId, WorkflowIds.Refund(refundId), wf => wf.Status, ct);
         return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
     }
-
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ApproveAsync(string refundId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<RefundProcessingWorkflow, RefundStatus>(
-            WorkflowIds.Refund(refundId), wf => wf.Status, NotAwaitingApproval, wf => wf.ApproveAsync(decision), ct);
-    }
-
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> RejectAsync(string refundId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<RefundProcessingWorkflow, RefundStatus>(
-            WorkflowIds.Refund(refundId), wf => wf.Status, NotAwaitingApproval, wf => wf.RejectAsync(decision), ct);
-    }
-
-    private static string? NotAwaitingApproval(RefundStatus status) =>
-        status.PendingApproval is null ? $"The refund is not waiting for an approval (stage: {status.Stage})." : null;
 }

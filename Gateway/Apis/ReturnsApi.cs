@@ -38,10 +38,8 @@ public static class ReturnsApi
             .WithName("RequestReturn").WithSummary("Starts a return authorization; refused outside the return window.");
         group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("GetReturn").WithSummary("The return's status.");
-        group.MapPost("/{returnId}/approve", ApproveAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("ApproveReturn").WithSummary("Approves a return above the automatic limit.");
-        group.MapPost("/{returnId}/reject", RejectAsync).RequireAuthorization(ApiScopes.Operator)
-            .WithName("RejectReturn").WithSummary("Rejects a return above the automatic limit.");
+        group.MapApprovalDecisions<ReturnAuthorizationWorkflow, ReturnStatus>(
+            "Return", WorkflowIds.Return, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         group.MapPost("/{returnId}/received", ReceivedAsync).RequireAuthorization(ApiScopes.Callback)
             .WithName("ReturnReceived").WithSummary("The warehouse received the return parcel.");
         group.MapPost("/{returnId}/inspected", InspectedAsync).RequireAuthorization(ApiScopes.Callback)
@@ -104,20 +102,6 @@ public static class ReturnsApi
         return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
     }
 
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ApproveAsync(string returnId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<ReturnAuthorizationWorkflow, ReturnStatus>(
-            WorkflowIds.Return(returnId), wf => wf.Status, NotAwaitingApproval, wf => wf.ApproveAsync(decision), ct);
-    }
-
-    private static Task<Results<Accepted, NotFound, ProblemHttpResult>> RejectAsync(string returnId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var decision = new OperatorDecision(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<ReturnAuthorizationWorkflow, ReturnStatus>(
-            WorkflowIds.Return(returnId), wf => wf.Status, NotAwaitingApproval, wf => wf.RejectAsync(decision), ct);
-    }
-
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {
         var receipt = new ReturnReceipt(user.Identity!.Name!, body?.Note);
@@ -164,7 +148,4 @@ public static class ReturnsApi
             _ => (ProblemHttpResult)signalled.Result,
         };
     }
-
-    private static string? NotAwaitingApproval(ReturnStatus status) =>
-        status.PendingApproval is null ? $"The return is not waiting for an approval (stage: {status.Stage})." : null;
 }
