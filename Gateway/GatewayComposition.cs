@@ -48,6 +48,8 @@ public static class GatewayComposition
         app.MapHealthApi();
         app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        app.MapApprovalsApi();
+        app.MapRunsApi();
         return app;
     }
 
