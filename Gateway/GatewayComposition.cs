@@ -50,6 +50,7 @@ public static class GatewayComposition
         app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapApprovalsApi();
         app.MapRunsApi();
+        app.MapWebhookSubscriptionsApi();
         return app;
     }
 
