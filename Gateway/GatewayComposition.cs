@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Stateset.Activities;
 using Stateset.Gateway.Apis;
+using Stateset.Gateway.Events;
 using Stateset.Gateway.Security;
 using Stateset.ServiceDefaults;
 
@@ -21,6 +22,7 @@ public static class GatewayComposition
         builder.Services.AddCommerceActivities(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
+        builder.Services.AddOutboxEventStreams();
 
         // JSON APIs here take small bodies; refusing big ones early protects the gateway and the workflows behind it.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =
@@ -51,6 +53,7 @@ public static class GatewayComposition
         app.MapApprovalsApi();
         app.MapRunsApi();
         app.MapWebhookSubscriptionsApi();
+        app.MapEventsApi();
         return app;
     }
 
