@@ -54,6 +54,7 @@ public static class GatewayComposition
         app.MapRunsApi();
         app.MapWebhookSubscriptionsApi();
         app.MapEventsApi();
+        app.MapConsoleApi();
         return app;
     }
 
