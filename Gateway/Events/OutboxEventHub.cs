@@ -20,6 +20,9 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEven
     private readonly Channel<string> _notifications = Channel.CreateUnbounded<string>(new() { SingleReader = true });
     private volatile TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Gets how many streams this instance is serving.</summary>
+    public int SubscriberCount => _subscriptions.Count;
+
     /// <summary>Subscribes to live events once the listener is up; dispose the subscription to leave.</summary>
     /// <exception cref="TimeoutException">The listener is not connected (PostgreSQL unreachable).</exception>
     public async Task<EventSubscription> SubscribeAsync(EventStreamFilter filter, CancellationToken ct)

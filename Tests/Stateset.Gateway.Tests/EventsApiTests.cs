@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Stateset.Gateway.Events;
 
 namespace Stateset.Gateway.Tests;
 
@@ -67,6 +69,41 @@ public sealed class EventsApiTests(GatewayFixture gateway)
         var received = await stream.NextEventAsync(timeout.Token);
 
         Assert.Equal(requested, received.Id);
+    }
+
+    [Fact]
+    public async Task AnotherGatewayInstance_DeliversTheSameEvent_SendsHeartbeats_AndForgetsAClientThatLeft()
+    {
+        // A second app over the same database stands for a second gateway behind a load balancer.
+        await using var secondInstance = gateway.Factory.WithWebHostBuilder(web => web.UseSetting("Gateway:Events:HeartbeatSeconds", "0.2"));
+        var hub = secondInstance.Services.GetRequiredService<OutboxEventHub>();
+        var orderId = $"o-{Guid.NewGuid():N}";
+        var key = await gateway.CreateKeyAsync("client");
+        using var firstClient = gateway.CreateClient(key);
+        using var secondClient = secondInstance.CreateClient();
+        secondClient.DefaultRequestHeaders.Add("X-Api-Key", key);
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+
+        using var first = await OpenAsync(firstClient, $"/events/orders/{orderId}", lastEventId: null, timeout.Token);
+        var second = await OpenAsync(secondClient, $"/events/orders/{orderId}", lastEventId: null, timeout.Token);
+        using var firstStream = new SseReader(await first.Content.ReadAsStreamAsync(timeout.Token));
+        var secondStream = new SseReader(await second.Content.ReadAsStreamAsync(timeout.Token));
+        var subscribedWhileOpen = hub.SubscriberCount;
+        var heartbeat = await secondStream.NextCommentAsync(timeout.Token);
+        var position = await gateway.AppendOutboxEventAsync("workflow", $"order-{orderId}", "workflow.updated");
+        var viaFirst = await firstStream.NextEventAsync(timeout.Token);
+        var viaSecond = await secondStream.NextEventAsync(timeout.Token);
+        secondStream.Dispose();
+        second.Dispose();
+        while (hub.SubscriberCount > 0)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        Assert.Equal(1, subscribedWhileOpen);
+        Assert.Equal(": heartbeat", heartbeat);
+        Assert.Equal(position, viaFirst.Id);
+        Assert.Equal(position, viaSecond.Id);
     }
 
     [Fact]
@@ -164,6 +201,18 @@ public sealed class EventsApiTests(GatewayFixture gateway)
                 else if (line.StartsWith("data: ", StringComparison.Ordinal))
                 {
                     data = line[6..];
+                }
+            }
+        }
+
+        public async Task<string> NextCommentAsync(CancellationToken ct)
+        {
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(ct) ?? throw new EndOfStreamException("The event stream ended.");
+                if (line.StartsWith(':'))
+                {
+                    return line;
                 }
             }
         }
