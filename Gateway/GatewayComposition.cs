@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Stateset.Activities;
 using Stateset.Gateway.Apis;
+using Stateset.Gateway.Events;
 using Stateset.Gateway.Security;
 using Stateset.Gateway.Validation;
 using Stateset.Gateway.Workflows;
@@ -26,6 +27,7 @@ public static class GatewayComposition
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<IdempotentStarts>();
         builder.Services.AddSingleton<WorkflowGateway>();
+        builder.Services.AddOutboxEventStreams();
 
         // Bodies are read strictly: an unknown field or a wrong type is a 400 that names it, never a guess.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -62,6 +64,11 @@ public static class GatewayComposition
         app.MapRefundsApi();
         app.MapReturnsApi();
         app.MapLabelsApi();
+        app.MapApprovalsApi();
+        app.MapRunsApi();
+        app.MapWebhookSubscriptionsApi();
+        app.MapEventsApi();
+        app.MapConsoleApi();
         return app;
     }
 

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Stateset.Gateway.Security;
 
 /// <summary>
-/// Authenticates a request by the API key in <c>Authorization: Bearer …</c> or <c>X-Api-Key</c>. Answers
+/// Authenticates a request by the API key in <c>Authorization: Bearer …</c> or <c>X-Api-Key</c> (on the
+/// <c>/events</c> streams also <c>?api_key=</c>, see <see cref="EventStreamQueryParameter"/>). Answers
 /// are cached briefly per key so a busy client costs one database read per half minute, not per request;
 /// a revoked key therefore stops working within that half minute.
 /// </summary>
@@ -21,6 +22,13 @@ public sealed class ApiKeyAuthenticationHandler(
 {
     /// <summary>The scheme's name.</summary>
     public const string SchemeName = "ApiKey";
+
+    /// <summary>
+    /// The query parameter that carries the key on <c>/events/*</c> only: browsers' EventSource cannot send headers.
+    /// Elsewhere a key in a URL would only end up in histories and proxy logs, so it is ignored there. The gateway
+    /// never logs it (request URLs are not logged; keep it so when enabling request logging).
+    /// </summary>
+    public const string EventStreamQueryParameter = "api_key";
 
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
 
@@ -70,7 +78,15 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         var authorization = request.Headers.Authorization.ToString();
-        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        return request.Path.StartsWithSegments("/events", StringComparison.OrdinalIgnoreCase)
+            && request.Query.TryGetValue(EventStreamQueryParameter, out var query) && query.Count == 1 && !string.IsNullOrWhiteSpace(query[0])
+            ? query[0]!.Trim()
+            : null;
     }
 
     private async Task WriteProblemAsync(int status, string title, string detail)

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+using Stateset.Gateway.Security;
+
+namespace Stateset.Gateway.Apis;
+
+/// <summary>A workflow run as its read-model row shows it.</summary>
+public sealed record RunItem(
+    string WorkflowId,
+    string WorkflowType,
+    string BusinessId,
+    string? CustomerId,
+    string Status,
+    string Stage,
+    decimal? Amount,
+    string? Currency,
+    DateTime StartedAt,
+    DateTime UpdatedAt,
+    DateTime? ClosedAt,
+    JsonElement Details);
+
+/// <summary>Lists and searches workflow runs from <c>workflow_runs</c>, the read model each workflow writes itself.</summary>
+public static class RunsApi
+{
+    private static readonly string[] WorkflowTypes = ["OrderFulfillment", "RefundProcessing", "LabelPrinting", "ReturnAuthorization"];
+
+    /// <summary>Maps <c>/runs</c>.</summary>
+    public static RouteGroupBuilder MapRunsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/runs")
+            .WithTags("Runs")
+            .RequireAuthorization(ApiScopes.Client)
+            .RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapGet("/", ListAsync)
+            .WithName("ListRuns")
+            .WithSummary("Lists workflow runs, newest start first, by type, status, customer and start time (from inclusive, to exclusive).");
+        return group;
+    }
+
+    private static async Task<Results<Ok<PagedList<RunItem>>, ValidationProblem>> ListAsync(
+        string? type,
+        string? status,
+        string? customerId,
+        string? from,
+        string? to,
+        string? page,
+        string? pageSize,
+        NpgsqlDataSource database,
+        CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        type = QueryParameters.OneOf(type, "type", WorkflowTypes, errors);
+        status = QueryParameters.Text(status, "status", errors, maxLength: 50);
+        customerId = QueryParameters.Text(customerId, "customerId", errors);
+        var fromInstant = QueryParameters.Instant(from, "from", errors);
+        var toInstant = QueryParameters.Instant(to, "to", errors);
+        if (fromInstant > toInstant)
+        {
+            errors["to"] = ["to must not be before from."];
+        }
+
+        var (pageNumber, size) = QueryParameters.Paging(page, pageSize, errors);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var filter = new
+        {
+            Type = type,
+            Status = status,
+            CustomerId = customerId,
+            From = fromInstant,
+            To = toInstant,
+            Limit = size,
+            Offset = (pageNumber - 1) * size,
+        };
+        const string Where =
+            """
+            WHERE (@Type::text IS NULL OR workflow_type = @Type)
+              AND (@Status::text IS NULL OR status = @Status)
+              AND (@CustomerId::text IS NULL OR customer_id = @CustomerId)
+              AND (@From::timestamptz IS NULL OR started_at >= @From)
+              AND (@To::timestamptz IS NULL OR started_at < @To)
+            """;
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM workflow_runs {Where}", filter, cancellationToken: ct));
+        var rows = await connection.QueryAsync<RunRow>(new CommandDefinition(
+            $"""
+            SELECT workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
+                   status AS Status, stage AS Stage, amount AS Amount, currency AS Currency, started_at AS StartedAt,
+                   updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
+            FROM workflow_runs
+            {Where}
+            ORDER BY started_at DESC, workflow_id
+            LIMIT @Limit OFFSET @Offset
+            """,
+            filter,
+            cancellationToken: ct));
+        var items = rows.Select(r => r.ToItem()).ToList();
+        return TypedResults.Ok(new PagedList<RunItem>(items, pageNumber, size, total));
+    }
+
+    private sealed record RunRow(
+        string WorkflowId,
+        string WorkflowType,
+        string BusinessId,
+        string? CustomerId,
+        string Status,
+        string Stage,
+        decimal? Amount,
+        string? Currency,
+        DateTime StartedAt,
+        DateTime UpdatedAt,
+        DateTime? ClosedAt,
+        string Details)
+    {
+        public RunItem ToItem() => new(
+            WorkflowId, WorkflowType, BusinessId, CustomerId, Status, Stage, Amount, Currency, StartedAt, UpdatedAt, ClosedAt, JsonSerializer.Deserialize<JsonElement>(Details));
+    }
+}
