@@ -22,6 +22,11 @@ public static class ApiScopes
     /// <summary>Gets every scope.</summary>
     public static IReadOnlyList<string> All { get; } = [Client, Operator, Callback, Admin];
 
+    /// <summary>
+    /// The policy of read endpoints: clients read what they started, operators read what they decide on (the console).
+    /// </summary>
+    public const string ReadPolicy = "read";
+
     /// <summary>The claim type that carries a key's scopes.</summary>
     public const string ClaimType = "scope";
 }

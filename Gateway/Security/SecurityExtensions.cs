@@ -25,6 +25,8 @@ public static class SecurityExtensions
             {
                 options.AddPolicy(scope, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, scope));
             }
+
+            options.AddPolicy(ApiScopes.ReadPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Client, ApiScopes.Operator));
         });
 
         var limits = builder.Configuration.GetSection("Gateway:RateLimit");
