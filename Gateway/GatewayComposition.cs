@@ -3,6 +3,7 @@ using Stateset.Activities;
 using Stateset.Gateway.Apis;
 using Stateset.Gateway.Security;
 using Stateset.ServiceDefaults;
+using Stateset.ServiceDefaults.Telemetry;
 
 namespace Stateset.Gateway;
 
@@ -15,6 +16,7 @@ public static class GatewayComposition
     /// <summary>Registers the gateway's services.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
+        builder.AddStatesetTelemetry("stateset-gateway");
         builder.AddCommerceDatabase();
         builder.AddTemporal();
         builder.AddGatewaySecurity();
@@ -46,6 +48,9 @@ public static class GatewayComposition
         });
 
         app.MapHealthApi();
+
+        // Scrapers carry no API key; like health, the endpoint is for the network the gateway runs in.
+        app.MapPrometheusScrapingEndpoint().AllowAnonymous().ExcludeFromDescription();
         app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         return app;

@@ -46,6 +46,7 @@ public static class HostingExtensions
 
             // Also a worker interceptor: workers built on this client continue the traces it starts.
             options.Interceptors = [new TracingInterceptor()];
+            options.Runtime = TemporalMetricsBridge.Runtime;
         });
         builder.Services.AddHealthChecks().AddCheck<TemporalHealthCheck>("temporal", tags: ["ready"]);
         return builder;

@@ -13,7 +13,10 @@ public static class StatesetTelemetry
     /// <summary>The <see cref="ActivitySource"/> name of the spans the Temporal interceptor creates.</summary>
     public const string TemporalSourceName = "Stateset.Temporal";
 
-    /// <summary>The <see cref="Meter"/> name of the business metrics.</summary>
+    /// <summary>
+    /// The <see cref="Meter"/> name of the business metrics. The approval wait histogram (<c>stateset.approval.wait</c>)
+    /// is published under the same name by the activity that records approval decisions.
+    /// </summary>
     public const string MeterName = "Stateset.Workflows";
 
     /// <summary>The source of the Temporal spans (client calls, workflow runs, signals, activities).</summary>
@@ -32,10 +35,6 @@ public static class StatesetTelemetry
     /// <summary>Workflow runs that ended by unwinding their saga (cancelled, rejected, expired, declined or failed).</summary>
     public static readonly Counter<long> WorkflowsCompensated = Meter.CreateCounter<long>(
         "stateset.workflows.compensated", "{workflow}", "Workflow runs that ran their compensations instead of completing.");
-
-    /// <summary>How long a human approval was waited for, from request to decision.</summary>
-    public static readonly Histogram<double> ApprovalWait = Meter.CreateHistogram<double>(
-        "stateset.approval.wait", "s", "Time from an approval request to the operator's decision.");
 
     /// <summary>Activity attempt durations, by <c>activity.type</c> and <c>outcome</c>.</summary>
     public static readonly Histogram<double> ActivityDuration = Meter.CreateHistogram<double>(
