@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Stateset.ServiceDefaults.Telemetry;
 using Stateset.ServiceDefaults.Temporal;
 using Temporalio.Client;
 using Temporalio.Worker;
@@ -72,6 +74,50 @@ public sealed class WorkerTelemetryTests(TemporalFixture fixture) : IDisposable
         var activityLine = Assert.Single(_capture.Logs, line => line.Message == "Charging x-1");
         Assert.Equal(id, activityLine.Scope["WorkflowId"]);
         Assert.False(activityLine.Scope.ContainsKey("OrderId"));
+    }
+
+    [Fact]
+    public async Task SdkMetrics_OfARealWorker_ReachTheTemporalioMeter()
+    {
+        var names = new HashSet<string>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == TelemetryExtensions.TemporalSdkMeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) => Remember(instrument.Name));
+        listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => Remember(instrument.Name));
+        listener.Start();
+        var connection = fixture.Environment.Client.Connection;
+        var client = await TemporalClient.ConnectAsync(new(connection.Options.TargetHost!)
+        {
+            Namespace = fixture.Environment.Client.Options.Namespace,
+            Runtime = TemporalMetricsBridge.Runtime,
+        });
+        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(_taskQueue).AddWorkflow<TracedWorkflow>().AddAllActivities(new TracedActivities()));
+
+        await worker.ExecuteAsync(() => client.ExecuteWorkflowAsync(
+            (TracedWorkflow wf) => wf.RunAsync(new TracedInput("sdk-1")), new($"order-{Guid.NewGuid():n}", _taskQueue)));
+
+        lock (names)
+        {
+            Assert.Contains("temporal_request", names);
+            Assert.Contains("temporal_workflow_completed", names);
+            Assert.Contains("temporal_activity_execution_latency", names);
+        }
+
+        void Remember(string name)
+        {
+            lock (names)
+            {
+                names.Add(name);
+            }
+        }
     }
 
     private async Task<WorkflowHandle<TracedWorkflow, TracedResult>> RunAsync(TracedInput input)
