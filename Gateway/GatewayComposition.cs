@@ -6,6 +6,7 @@ using Stateset.Gateway.Security;
 using Stateset.Gateway.Validation;
 using Stateset.Gateway.Workflows;
 using Stateset.ServiceDefaults;
+using Stateset.ServiceDefaults.Telemetry;
 
 namespace Stateset.Gateway;
 
@@ -18,6 +19,7 @@ public static class GatewayComposition
     /// <summary>Registers the gateway's services.</summary>
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
+        builder.AddStatesetTelemetry("stateset-gateway");
         builder.AddCommerceDatabase();
         builder.AddTemporal();
         builder.AddGatewaySecurity();
@@ -58,6 +60,9 @@ public static class GatewayComposition
         });
 
         app.MapHealthApi();
+
+        // Scrapers carry no API key; like health, the endpoint is for the network the gateway runs in.
+        app.MapPrometheusScrapingEndpoint().AllowAnonymous().ExcludeFromDescription();
         app.MapApiKeysApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapCallbacksApi().RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         app.MapOrdersApi();

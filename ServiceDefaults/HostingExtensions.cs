@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Stateset.Database;
+using Stateset.ServiceDefaults.Temporal;
 using Temporalio.Client;
 
 namespace Stateset.ServiceDefaults;
@@ -42,6 +43,10 @@ public static class HostingExtensions
             options.Namespace = configured.Namespace;
             options.ApiKey = configured.ApiKey;
             options.Tls = configured.Tls;
+
+            // Also a worker interceptor: workers built on this client continue the traces it starts.
+            options.Interceptors = [new TracingInterceptor()];
+            options.Runtime = TemporalMetricsBridge.Runtime;
         });
         builder.Services.AddHealthChecks().AddCheck<TemporalHealthCheck>("temporal", tags: ["ready"]);
         return builder;

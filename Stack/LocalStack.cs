@@ -230,6 +230,7 @@ internal static class LocalStack
         Console.WriteLine($"  Gateway        {gateway}");
         Console.WriteLine($"  OpenAPI UI     {gateway}/docs   (document: {gateway}/openapi/v1.json)");
         Console.WriteLine($"  Health         {gateway}/health/ready");
+        Console.WriteLine($"  Metrics        {gateway}/metrics   (Prometheus; worker and gateway share this process)");
         Console.WriteLine($"  Temporal       {temporal.Description}");
         if (temporal.UiUrl is not null)
         {

@@ -5,6 +5,7 @@ using Stateset.Activities;
 using Stateset.Activities.Shipments;
 using Stateset.Activities.Shipping;
 using Stateset.ServiceDefaults;
+using Stateset.ServiceDefaults.Telemetry;
 using Stateset.Workflows.LabelPrinting;
 using Stateset.Workflows.OrderFulfillment;
 using Stateset.Workflows.RefundProcessing;
@@ -22,6 +23,8 @@ public static class WorkerComposition
     /// <summary>Registers the database, the Temporal client and the hosted Temporal worker with our workflows and activities.</summary>
     public static IHostApplicationBuilder AddWorker(this IHostApplicationBuilder builder)
     {
+        builder.AddStatesetTelemetry("stateset-worker");
+        builder.AddMetricsListener(builder.Configuration["Worker:MetricsUrl"]);
         builder.AddCommerceDatabase();
         builder.AddTemporal();
         builder.Services.AddCommerceActivities(builder.Configuration);

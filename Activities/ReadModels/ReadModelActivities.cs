@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Dapper;
 using Npgsql;
@@ -16,6 +17,11 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
 {
     private static readonly HashSet<string> SubjectTypes = new(StringComparer.Ordinal) { "order", "refund", "return" };
     private static readonly HashSet<string> Decisions = new(StringComparer.Ordinal) { "approved", "rejected", "expired" };
+
+    // Published under the business meter the hosts export ("Stateset.Workflows"); recorded here because only
+    // this step knows both when the approval was requested and when it was decided, and runs once per decision.
+    private static readonly Histogram<double> ApprovalWait = new Meter("Stateset.Workflows").CreateHistogram<double>(
+        "stateset.approval.wait", "s", "Time from an approval request to the operator's decision.");
 
     /// <inheritdoc />
     [Activity]
@@ -128,8 +134,8 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
         var ct = ActivityCancellation.Token;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var current = await connection.QueryFirstOrDefaultAsync<(long Id, string? Decision)>(new CommandDefinition(
-            "SELECT id, decision FROM approvals WHERE workflow_id = @WorkflowId AND subject_type = @SubjectType AND subject_id = @SubjectId FOR UPDATE",
+        var current = await connection.QueryFirstOrDefaultAsync<(long Id, string? Decision, DateTime RequestedAt)>(new CommandDefinition(
+            "SELECT id, decision, requested_at FROM approvals WHERE workflow_id = @WorkflowId AND subject_type = @SubjectType AND subject_id = @SubjectId FOR UPDATE",
             new { decision.WorkflowId, decision.SubjectType, decision.SubjectId },
             transaction,
             cancellationToken: ct));
@@ -160,6 +166,10 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
             cancellationToken: ct));
         await OutboxWriter.AppendAsync(transaction, decision.SubjectType, decision.SubjectId, "approval.decided", decision, ct);
         await transaction.CommitAsync(ct);
+        ApprovalWait.Record(
+            (decision.DecidedAt.UtcDateTime - current.RequestedAt.ToUniversalTime()).TotalSeconds,
+            new KeyValuePair<string, object?>("subject.type", decision.SubjectType),
+            new KeyValuePair<string, object?>("decision", decision.Decision));
     }
 
     private static void ValidateSubject(string workflowId, string subjectType, string subjectId)

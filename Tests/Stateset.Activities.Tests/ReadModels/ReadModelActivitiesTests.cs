@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Stateset.Activities.ReadModels;
 using Stateset.Testing;
 using Stateset.Workflows.Activities;
@@ -67,6 +68,40 @@ public sealed class ReadModelActivitiesTests(PostgresFixture postgres) : IAsyncL
         Assert.Equal(("approved", "ops@stateset.example", Start.AddHours(1).UtcDateTime, "customer verified by phone"), row);
         Assert.Equal(1, await _db.CountEventsAsync("approval.requested"));
         Assert.Equal(1, await _db.CountEventsAsync("approval.decided"));
+    }
+
+    [Fact]
+    public async Task Approval_Decided_RecordsTheWaitOnceEvenWhenRetried()
+    {
+        var waits = new List<(double Seconds, object? Decision)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Stateset.Workflows" && instrument.Name == "stateset.approval.wait")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            lock (waits)
+            {
+                waits.Add((value, tags.ToArray().FirstOrDefault(t => t.Key == "decision").Value));
+            }
+        });
+        listener.Start();
+        await Attempts.RunAsync(() => _readModels.RequestApprovalAsync(new ApprovalRequest("return-r-9", "return", "r-9", "high value", Start)));
+
+        var decision = new ApprovalDecision("return-r-9", "return", "r-9", "rejected", "ops", Start.AddSeconds(4321));
+        await Attempts.RunAsync(() => _readModels.RecordApprovalDecisionAsync(decision));
+        await Attempts.RunAsync(() => _readModels.RecordApprovalDecisionAsync(decision), attempt: 2);
+
+        lock (waits)
+        {
+            Assert.Equal([(4321d, (object?)"rejected")], waits.Where(w => w.Seconds == 4321d));
+        }
     }
 
     [Fact]

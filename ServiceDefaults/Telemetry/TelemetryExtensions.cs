@@ -1,0 +1,108 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Stateset.ServiceDefaults.Telemetry;
+
+/// <summary>OpenTelemetry for our hosts: traces, metrics and logs that follow one order across processes.</summary>
+public static class TelemetryExtensions
+{
+    /// <summary>The meter the Temporal SDK's own metrics are bridged to.</summary>
+    public const string TemporalSdkMeterName = "Temporalio";
+
+    /// <summary>
+    /// Traces (ASP.NET Core, HttpClient, Npgsql, our Temporal spans), metrics (ASP.NET Core, HttpClient, .NET
+    /// runtime, Npgsql, the Temporal SDK, our business meter) kept for the Prometheus scraping endpoint, and logs
+    /// that carry scopes (workflow id, run id, order id) and the trace id. Everything is also exported over OTLP
+    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the exporter reads the other standard OTEL_* variables).
+    /// </summary>
+    public static IHostApplicationBuilder AddStatesetTelemetry(this IHostApplicationBuilder builder, string serviceName)
+    {
+        builder.Logging.Configure(options => options.ActivityTrackingOptions =
+            ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.IncludeScopes = true);
+        builder.Services.Configure<JsonConsoleFormatterOptions>(options => options.IncludeScopes = true);
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeScopes = true;
+            logging.IncludeFormattedMessage = true;
+        });
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing => tracing
+                .AddSource(StatesetTelemetry.TemporalSourceName)
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql())
+            .WithMetrics(metrics => metrics
+                .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddPrometheusExporter());
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Serves the Prometheus scraping endpoint on its own listener (the worker has no web server of its own).
+    /// Does nothing when <paramref name="url"/> is empty, e.g. <c>http://127.0.0.1:9464/metrics</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddMetricsListener(this IHostApplicationBuilder builder, string? url)
+    {
+        if (!string.IsNullOrWhiteSpace(url))
+        {
+            builder.Services.AddHostedService(services => new MetricsListener(new Uri(url), services.GetRequiredService<MeterProvider>()));
+        }
+
+        return builder;
+    }
+
+    // Scrapes and probes would drown the traces that matter.
+    private static bool IsPlumbing(PathString path) =>
+        path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
+
+    private sealed class MetricsListener(Uri url, MeterProvider meterProvider) : IHostedService, IAsyncDisposable
+    {
+        private WebApplication? _app;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls(url.GetLeftPart(UriPartial.Authority));
+            _app = builder.Build();
+            _app.MapPrometheusScrapingEndpoint(url.AbsolutePath, meterProvider, configureBranchedPipeline: null, optionsName: null);
+            await _app.StartAsync(cancellationToken);
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            if (_app is not null)
+            {
+                await _app.StopAsync(cancellationToken);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_app is not null)
+            {
+                await _app.DisposeAsync();
+            }
+        }
+    }
+}
