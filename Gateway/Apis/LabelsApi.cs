@@ -90,17 +90,8 @@ public static class LabelsApi
             });
     }
 
-    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var check = new RequestValidator().Id("shipmentId", shipmentId);
-        if (!check.IsValid)
-        {
-            return TypedResults.ValidationProblem(check.Errors);
-        }
-
-        var view = await workflows.ReadAsync<LabelPrintingWorkflow, LabelStatus>(shipmentId, WorkflowIds.Label(shipmentId), wf => wf.Status, ct);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
-    }
+    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync<LabelPrintingWorkflow, LabelStatus>("shipmentId", shipmentId, WorkflowIds.Label, wf => wf.Status, ct);
 
     private static async Task<Results<Accepted, NotFound, ProblemHttpResult, ValidationProblem>> AcknowledgeAsync(
         string printJobId, PrintAcknowledgementBody body, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)

@@ -112,17 +112,8 @@ public static class OrdersApi
             });
     }
 
-    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string orderId, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var check = new RequestValidator().Id("orderId", orderId);
-        if (!check.IsValid)
-        {
-            return TypedResults.ValidationProblem(check.Errors);
-        }
-
-        var view = await workflows.ReadAsync<OrderFulfillmentWorkflow, OrderStatus>(orderId, WorkflowIds.Order(orderId), wf => wf.Status, ct);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
-    }
+    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string orderId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync<OrderFulfillmentWorkflow, OrderStatus>("orderId", orderId, WorkflowIds.Order, wf => wf.Status, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

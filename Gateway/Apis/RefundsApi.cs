@@ -57,15 +57,6 @@ public static class RefundsApi
             });
     }
 
-    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var check = new RequestValidator().Id("refundId", refundId);
-        if (!check.IsValid)
-        {
-            return TypedResults.ValidationProblem(check.Errors);
-        }
-
-        var view = await workflows.ReadAsync<RefundProcessingWorkflow, RefundStatus>(refundId, WorkflowIds.Refund(refundId), wf => wf.Status, ct);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
-    }
+    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync<RefundProcessingWorkflow, RefundStatus>("refundId", refundId, WorkflowIds.Refund, wf => wf.Status, ct);
 }

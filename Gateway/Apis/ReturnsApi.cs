@@ -90,17 +90,8 @@ public static class ReturnsApi
             });
     }
 
-    private static async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct)
-    {
-        var check = new RequestValidator().Id("returnId", returnId);
-        if (!check.IsValid)
-        {
-            return TypedResults.ValidationProblem(check.Errors);
-        }
-
-        var view = await workflows.ReadAsync<ReturnAuthorizationWorkflow, ReturnStatus>(returnId, WorkflowIds.Return(returnId), wf => wf.Status, ct);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
-    }
+    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync<ReturnAuthorizationWorkflow, ReturnStatus>("returnId", returnId, WorkflowIds.Return, wf => wf.Status, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

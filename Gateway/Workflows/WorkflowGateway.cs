@@ -99,6 +99,20 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         return TypedResults.Accepted(started.StatusUrl, started);
     }
 
+    /// <summary>The GET of a resource: validates its id, then answers as <see cref="ReadAsync"/> does (404 when unknown).</summary>
+    public async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync<TWorkflow, TStatus>(
+        string idField, string id, Func<string, string> workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
+    {
+        var check = new Validation.RequestValidator().Id(idField, id);
+        if (!check.IsValid)
+        {
+            return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        var view = await ReadAsync(id, workflowId(id), statusQuery, ct);
+        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
+    }
+
     /// <summary>Reads a resource: the workflow's status query while it runs, the read model once it has closed.</summary>
     public async Task<ResourceView?> ReadAsync<TWorkflow, TStatus>(string id, string workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
     {
