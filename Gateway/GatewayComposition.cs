@@ -28,6 +28,7 @@ public static class GatewayComposition
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<IdempotentStarts>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<IdempotentStarts>());
         builder.Services.AddSingleton<WorkflowGateway>();
         builder.Services.AddOutboxEventStreams();
 

@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Dapper;
+using System.Threading.Channels;
 using Npgsql;
+using Stateset.ServiceDefaults.Telemetry;
 
 namespace Stateset.Gateway.Workflows;
 
@@ -19,12 +20,40 @@ public abstract record StartClaim
 }
 
 /// <summary>
-/// Idempotency keys of start requests, per API key and kind of resource. A key is claimed with the hash of
-/// its request body before anything starts; the workflow id is the business id, and the workflow start itself
-/// is idempotent (use-existing), so a crash between claim and start is healed by the client's retry.
+/// Idempotency keys of start requests, per API key and kind of resource (table <c>idempotent_starts</c>). A key
+/// is claimed with the hash of its request body before anything starts; the workflow id is the business id and
+/// the start itself is idempotent (use-existing), so a crash between claim and start is healed by the client's
+/// retry, and a retry learns the run id from Temporal rather than from here.
 /// </summary>
-public sealed class IdempotentStarts(NpgsqlDataSource database)
+/// <remarks>
+/// Claims are written in groups: while one INSERT runs, the claims that arrive queue up and the next INSERT
+/// writes all of them (group commit). A lone request still goes straight through; under load, one statement and
+/// one commit serve many requests, which is what keeps the database from being most of a start's cost.
+/// </remarks>
+public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<IdempotentStarts> logger) : BackgroundService
 {
+    // Big enough to absorb a burst, small enough that one statement stays a few milliseconds.
+    private const int MaxGroup = 256;
+
+    private const string InsertClaims =
+        """
+        INSERT INTO idempotent_starts (api_key_prefix, scope, idempotency_key, request_hash, resource_id, workflow_id)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
+        ON CONFLICT DO NOTHING
+        RETURNING api_key_prefix, scope, idempotency_key, request_hash, resource_id
+        """;
+
+    // A separate statement sees a concurrent claim of the same key: the INSERT above waited for it to commit.
+    private const string FindClaims =
+        """
+        SELECT s.api_key_prefix, s.scope, s.idempotency_key, s.request_hash, s.resource_id
+        FROM idempotent_starts s
+        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (api_key_prefix, scope, idempotency_key)
+          USING (api_key_prefix, scope, idempotency_key)
+        """;
+
+    private readonly Channel<PendingClaim> _pending = Channel.CreateUnbounded<PendingClaim>(new() { SingleReader = true });
+
     /// <summary>
     /// Claims <paramref name="idempotencyKey"/> for a request and the resource it names;
     /// <paramref name="resourceId"/> is the business id the client chose, or null to derive one from the key.
@@ -32,47 +61,122 @@ public sealed class IdempotentStarts(NpgsqlDataSource database)
     public async Task<StartClaim> ClaimAsync(
         string apiKeyPrefix, string scope, string idempotencyKey, object request, string? resourceId, string idPrefix, Func<string, string> workflowId, CancellationToken ct)
     {
-        var hash = SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request));
         var resource = resourceId ?? DerivedId(idPrefix, apiKeyPrefix, idempotencyKey);
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var parameters = new { apiKeyPrefix, scope, idempotencyKey, hash, resource, workflow = workflowId(resource) };
-        var inserted = await connection.ExecuteAsync(
-            """
-            INSERT INTO idempotent_starts (api_key_prefix, scope, idempotency_key, request_hash, resource_id, workflow_id)
-            VALUES (@apiKeyPrefix, @scope, @idempotencyKey, @hash, @resource, @workflow)
-            ON CONFLICT DO NOTHING
-            """,
-            parameters);
-        if (inserted == 1)
+        var claim = new PendingClaim(
+            new ClaimKey(apiKeyPrefix, scope, idempotencyKey),
+            SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request)),
+            resource,
+            workflowId(resource));
+        if (!_pending.Writer.TryWrite(claim))
         {
-            return new StartClaim.Owned(resource);
+            throw new InvalidOperationException("The gateway is shutting down; the start was not claimed.");
         }
 
-        // A separate statement sees a concurrent claim of the same key once that claim has committed.
-        var existing = await connection.QuerySingleOrDefaultAsync<(byte[] RequestHash, string ResourceId)?>(
-            "SELECT request_hash, resource_id FROM idempotent_starts WHERE api_key_prefix = @apiKeyPrefix AND scope = @scope AND idempotency_key = @idempotencyKey",
-            parameters);
-        if (existing is null)
-        {
-            // Nothing inserted and no row under this key: the business id belongs to another key.
-            return new StartClaim.ResourceTaken(resource);
-        }
-
-        return CryptographicOperations.FixedTimeEquals(existing.Value.RequestHash, hash)
-            ? new StartClaim.Owned(existing.Value.ResourceId)
-            : new StartClaim.KeyReused();
+        // A client that gives up does not withdraw its claim: the row is written all the same, and its retry finds it.
+        return await claim.Answer.Task.WaitAsync(ct);
     }
 
-    /// <summary>Records the run a claim started, for the response to retries.</summary>
-    public async Task RecordRunAsync(string apiKeyPrefix, string scope, string idempotencyKey, string runId, CancellationToken ct)
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        await connection.ExecuteAsync(
-            "UPDATE idempotent_starts SET run_id = coalesce(run_id, @runId) WHERE api_key_prefix = @apiKeyPrefix AND scope = @scope AND idempotency_key = @idempotencyKey",
-            new { apiKeyPrefix, scope, idempotencyKey, runId });
+        var group = new List<PendingClaim>(MaxGroup);
+        try
+        {
+            while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (group.Count < MaxGroup && _pending.Reader.TryRead(out var claim))
+                {
+                    group.Add(claim);
+                }
+
+                StatesetTelemetry.ClaimGroupSize.Record(group.Count);
+                try
+                {
+                    await WriteAsync(group, stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The loop outlives a failed statement: only the requests in this group fail.
+                    logger.LogWarning(e, "Writing {Count} idempotency claims failed; their requests fail and may be retried", group.Count);
+                    group.ForEach(c => c.Answer.TrySetException(e));
+                }
+
+                group.Clear();
+            }
+        }
+        finally
+        {
+            // Shutting down: nothing more is written, and no request waits for an answer that will not come.
+            _pending.Writer.TryComplete();
+            while (_pending.Reader.TryRead(out var claim))
+            {
+                group.Add(claim);
+            }
+
+            group.ForEach(c => c.Answer.TrySetCanceled(stoppingToken));
+        }
     }
 
     /// <summary>A business id from the key, so a client that sends no id still gets the same one on every retry.</summary>
     private static string DerivedId(string prefix, string apiKeyPrefix, string idempotencyKey) =>
         $"{prefix}-{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{apiKeyPrefix}\n{idempotencyKey}")))[..16]}";
+
+    private static StartClaim Resolve(PendingClaim claim, StoredClaim? stored) => stored switch
+    {
+        // Nothing inserted and no row under this key: the business id belongs to another key.
+        null => new StartClaim.ResourceTaken(claim.ResourceId),
+        _ when CryptographicOperations.FixedTimeEquals(stored.Value.RequestHash, claim.RequestHash) => new StartClaim.Owned(stored.Value.ResourceId),
+        _ => new StartClaim.KeyReused(),
+    };
+
+    private static async Task ReadClaimsAsync(NpgsqlCommand command, Dictionary<ClaimKey, StoredClaim> into, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            into[new ClaimKey(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
+                new StoredClaim(await reader.GetFieldValueAsync<byte[]>(3, ct), reader.GetString(4));
+        }
+    }
+
+    private async Task WriteAsync(List<PendingClaim> group, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var stored = new Dictionary<ClaimKey, StoredClaim>(group.Count);
+        await using (var insert = new NpgsqlCommand(InsertClaims, connection))
+        {
+            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.ApiKeyPrefix).ToArray() });
+            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.Scope).ToArray() });
+            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.IdempotencyKey).ToArray() });
+            insert.Parameters.Add(new() { Value = group.Select(c => c.RequestHash).ToArray() });
+            insert.Parameters.Add(new() { Value = group.Select(c => c.ResourceId).ToArray() });
+            insert.Parameters.Add(new() { Value = group.Select(c => c.WorkflowId).ToArray() });
+            await ReadClaimsAsync(insert, stored, ct);
+        }
+
+        // Retries, reused keys and taken ids: read what the earlier claim stored.
+        var unresolved = group.Where(c => !stored.ContainsKey(c.Key)).Select(c => c.Key).Distinct().ToList();
+        if (unresolved.Count > 0)
+        {
+            await using var find = new NpgsqlCommand(FindClaims, connection);
+            find.Parameters.Add(new() { Value = unresolved.Select(k => k.ApiKeyPrefix).ToArray() });
+            find.Parameters.Add(new() { Value = unresolved.Select(k => k.Scope).ToArray() });
+            find.Parameters.Add(new() { Value = unresolved.Select(k => k.IdempotencyKey).ToArray() });
+            await ReadClaimsAsync(find, stored, ct);
+        }
+
+        foreach (var claim in group)
+        {
+            claim.Answer.TrySetResult(Resolve(claim, stored.TryGetValue(claim.Key, out var row) ? row : null));
+        }
+    }
+
+    private readonly record struct ClaimKey(string ApiKeyPrefix, string Scope, string IdempotencyKey);
+
+    private readonly record struct StoredClaim(byte[] RequestHash, string ResourceId);
+
+    private sealed record PendingClaim(ClaimKey Key, byte[] RequestHash, string ResourceId, string WorkflowId)
+    {
+        public TaskCompletionSource<StartClaim> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

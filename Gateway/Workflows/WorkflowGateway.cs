@@ -73,7 +73,7 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         var id = ((StartClaim.Owned)claim).ResourceId;
         var options = new WorkflowOptions(workflowId(id), settings.TaskQueue)
         {
-            // A retry of the same request (or a race with it) joins the run the first one started.
+            // A retry of the same request (or a race with it) joins the run the first one started, and learns its id.
             IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting,
             IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate,
             Rpc = new() { CancellationToken = http.RequestAborted },
@@ -88,11 +88,6 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         {
             // Closed already (the retry came after the run finished): the same resource, not a new one.
             runId = e.RunId;
-        }
-
-        if (runId is not null)
-        {
-            await starts.RecordRunAsync(client, resource, key, runId, http.RequestAborted);
         }
 
         var started = new StartedResource(id, workflowId(id), runId, $"/{resource}/{id}", TemporalUiUrl(workflowId(id), runId));

@@ -43,4 +43,8 @@ public static class StatesetTelemetry
     /// <summary>Failed activity attempts, by <c>activity.type</c> and <c>error.type</c>.</summary>
     public static readonly Counter<long> ActivityFailures = Meter.CreateCounter<long>(
         "stateset.activity.failures", "{attempt}", "Activity attempts that failed (retried or not).");
+
+    /// <summary>How many start requests' idempotency claims one database statement wrote (the gateway groups them under load).</summary>
+    public static readonly Histogram<int> ClaimGroupSize = Meter.CreateHistogram<int>(
+        "stateset.gateway.claim_group.size", "{claim}", "Idempotency claims written together by one statement.");
 }
