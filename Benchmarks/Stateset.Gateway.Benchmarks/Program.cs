@@ -19,17 +19,23 @@ using Temporalio.Client;
 // authentication, validation, idempotency claim and HTTP, against the SDK client's own start call. Both paths are
 // warmed up first (JIT tiering alone moved the gateway's figure by a third), then measured in alternating rounds so
 // that a noisy neighbour on this shared machine, or the embedded server's growing tables, weigh on both alike.
+// CPU per start (this process and PostgreSQL) is printed too: unlike throughput it does not move with the neighbours.
+// With TEMPORAL_ADDRESS set, both paths start workflows on that Temporal (use a dev server: nothing runs them).
 var callers = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 16;
 var duration = TimeSpan.FromSeconds(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
 var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3;
 
 await using var postgres = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions());
-await using var temporal = await EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { TimeSkipping = false });
+var cpu = await CpuMeter.ForClusterAsync(postgres.ConnectionString);
+await using var embedded = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS") is { Length: > 0 }
+    ? null
+    : await EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { TimeSkipping = false });
+var temporalAddress = embedded?.Target ?? Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS")!;
 var builder = WebApplication.CreateBuilder();
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["ConnectionStrings:Commerce"] = postgres.ConnectionString,
-    ["TEMPORAL_ADDRESS"] = temporal.Target,
+    ["TEMPORAL_ADDRESS"] = temporalAddress,
     ["TEMPORAL_TASK_QUEUE"] = "benchmark",
     ["Logging:LogLevel:Default"] = "Warning",
     ["Gateway:RateLimit:PermitsPerSecond"] = "1000000",
@@ -44,13 +50,29 @@ var (key, _) = await app.Services.GetRequiredService<ApiKeyStore>().CreateAsync(
 
 using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
 http.DefaultRequestHeaders.Add("X-Api-Key", key);
-var client = await TemporalClient.ConnectAsync(new(temporal.Target));
+var client = await TemporalClient.ConnectAsync(new(temporalAddress));
 var address = new Address("Ava Martin", "1600 Amphitheatre Pkwy", null, "Mountain View", "CA", "94043", "US");
 
-Console.WriteLine($"{callers} concurrent callers, {rounds} rounds of {duration.TotalSeconds:0} s per path, {Environment.ProcessorCount} cores; warming up ...");
+Console.WriteLine($"{callers} concurrent callers, {rounds} rounds of {duration.TotalSeconds:0} s per path, {Environment.ProcessorCount} cores, Temporal at {temporalAddress}{(embedded is null ? string.Empty : " (embedded)")}; warming up ...");
 var lines = new List<OrderLine> { new("TENT-2P", 1) };
-await MeasureAsync(TimeSpan.FromSeconds(8), callers, i => PostOrderAsync($"warm-gw-{i}"));
-await MeasureAsync(TimeSpan.FromSeconds(4), callers, i => StartRawAsync($"warm-raw-{i}"));
+
+// Warm both paths until the JIT has finished tiering them up: on 2 busy cores the background compiler needs tens
+// of seconds, and a gateway measured before it finishes runs partly unoptimised code.
+var warmUp = Stopwatch.StartNew();
+for (long compiled = -1, chunk = 0; warmUp.Elapsed < TimeSpan.FromSeconds(90); chunk++)
+{
+    await MeasureAsync(cpu, TimeSpan.FromSeconds(2), callers, i => PostOrderAsync($"warm-gw-{chunk}-{i}"));
+    await MeasureAsync(cpu, TimeSpan.FromSeconds(1), callers, i => StartRawAsync($"warm-raw-{chunk}-{i}"));
+    var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+    if (now - compiled < 20)
+    {
+        break;
+    }
+
+    compiled = now;
+}
+
+Console.WriteLine($"warm after {warmUp.Elapsed.TotalSeconds:F0} s ({System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled)");
 
 // How many claims each INSERT carried: the gateway groups the claims of concurrent starts into one statement.
 long claims = 0, statements = 0;
@@ -75,8 +97,8 @@ var gateway = new List<Measurement>();
 var raw = new List<Measurement>();
 for (var round = 1; round <= rounds; round++)
 {
-    gateway.Add(await MeasureAsync(duration, callers, i => PostOrderAsync($"gw-{round}-{i}")));
-    raw.Add(await MeasureAsync(duration, callers, i => StartRawAsync($"raw-{round}-{i}")));
+    gateway.Add(await MeasureAsync(cpu, duration, callers, i => PostOrderAsync($"gw-{round}-{i}")));
+    raw.Add(await MeasureAsync(cpu, duration, callers, i => StartRawAsync($"raw-{round}-{i}")));
     Console.WriteLine($"round {round}: gateway {gateway[^1].PerSecond,6:F0} /s, raw {raw[^1].PerSecond,6:F0} /s, ratio {gateway[^1].PerSecond / raw[^1].PerSecond:P0}");
 }
 
@@ -87,6 +109,7 @@ Print("StartWorkflowAsync with the SDK client", rawAll);
 var ratios = gateway.Zip(raw, (g, r) => g.PerSecond / r.PerSecond).Order().ToList();
 Console.WriteLine($"idempotency claims per INSERT: {(double)claims / Math.Max(1, statements):F1} on average ({claims} claims, {statements} statements)");
 Console.WriteLine($"gateway / raw throughput: {gatewayAll.PerSecond / rawAll.PerSecond:P0} overall, median round {ratios[ratios.Count / 2]:P0} (goal: at least 85 %)");
+Console.WriteLine($"raw / gateway CPU per start: {rawAll.CpuMsPerOperation / gatewayAll.CpuMsPerOperation:P0} (the throughput ratio when CPU is all that limits both)");
 await app.StopAsync();
 return 0;
 
@@ -123,12 +146,15 @@ static void Print(string name, Measurement result)
     double Percentile(double p) => result.LatenciesMs[(int)Math.Min(result.LatenciesMs.Count - 1, p * result.LatenciesMs.Count)];
     Console.WriteLine(
         $"{name,-40} {result.PerSecond,8:F0} /s   p50 {Percentile(0.50),7:F1} ms   p99 {Percentile(0.99),7:F1} ms   ({result.LatenciesMs.Count} in {result.Elapsed.TotalSeconds:F1} s)");
+    Console.WriteLine(
+        $"{string.Empty,-40} CPU per start {result.CpuMsPerOperation,6:F3} ms: {result.SelfCpu.TotalMilliseconds / result.LatenciesMs.Count:F3} ms in this process, {result.PostgresCpu.TotalMilliseconds / result.LatenciesMs.Count:F3} ms in PostgreSQL");
 }
 
-static async Task<Measurement> MeasureAsync(TimeSpan duration, int callers, Func<int, Task> operation)
+static async Task<Measurement> MeasureAsync(CpuMeter cpu, TimeSpan duration, int callers, Func<int, Task> operation)
 {
     var next = 0;
     var latencies = new List<double>();
+    var before = cpu.Read();
     var clock = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, callers).Select(async _ =>
     {
@@ -145,15 +171,24 @@ static async Task<Measurement> MeasureAsync(TimeSpan duration, int callers, Func
             latencies.AddRange(mine);
         }
     }));
+    var elapsed = clock.Elapsed;
+    var after = cpu.Read();
     latencies.Sort();
-    return new Measurement(clock.Elapsed, latencies);
+    return new Measurement(elapsed, latencies, after.Self - before.Self, after.Postgres - before.Postgres);
 }
 
 /// <summary>Operations done in a span of time, with each one's latency (sorted).</summary>
-internal sealed record Measurement(TimeSpan Elapsed, List<double> LatenciesMs)
+/// <param name="SelfCpu">CPU this process used meanwhile (load generator, gateway and embedded Temporal alike).</param>
+/// <param name="PostgresCpu">CPU the PostgreSQL cluster used meanwhile.</param>
+internal sealed record Measurement(TimeSpan Elapsed, List<double> LatenciesMs, TimeSpan SelfCpu, TimeSpan PostgresCpu)
 {
     public double PerSecond => LatenciesMs.Count / Elapsed.TotalSeconds;
 
-    public static Measurement Combine(IEnumerable<Measurement> parts) =>
-        new(TimeSpan.FromTicks(parts.Sum(p => p.Elapsed.Ticks)), [.. parts.SelectMany(p => p.LatenciesMs).Order()]);
+    public double CpuMsPerOperation => (SelfCpu + PostgresCpu).TotalMilliseconds / LatenciesMs.Count;
+
+    public static Measurement Combine(IEnumerable<Measurement> parts) => new(
+        TimeSpan.FromTicks(parts.Sum(p => p.Elapsed.Ticks)),
+        [.. parts.SelectMany(p => p.LatenciesMs).Order()],
+        TimeSpan.FromTicks(parts.Sum(p => p.SelfCpu.Ticks)),
+        TimeSpan.FromTicks(parts.Sum(p => p.PostgresCpu.Ticks)));
 }
