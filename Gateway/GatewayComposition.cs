@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Stateset.Activities;
 using Stateset.Gateway.Apis;
@@ -33,9 +35,14 @@ public static class GatewayComposition
         builder.Services.AddOutboxEventStreams();
 
         // Bodies are read strictly: an unknown field or a wrong type is a 400 that names it, never a guess.
+        // Enums in answers (a status query's step outcomes, decisions, service levels) are written as the API's
+        // own words (completed, approved, two_day), not as numbers only the C# source can decode.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(options =>
-            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
+        {
+            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
+        });
 
         // JSON APIs here take small bodies; refusing big ones early protects the gateway and the workflows behind it.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize =

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Stateset.Gateway.Tests;
+
+/// <summary>
+/// The operator console in a real Chromium, used as an operator uses it, against the whole system: the gateway on
+/// a real port, the worker, the sandboxes, PostgreSQL and Temporal. What the page shows comes from the real API
+/// and the real Server-Sent-Events stream.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelper output)
+{
+    [ChromiumFact]
+    public Task Operator_SeesAnOrderNeedingApprovalArriveLive_ApprovesIt_AndTheOrderMovesOn() =>
+        BrowseAsync(nameof(Operator_SeesAnOrderNeedingApprovalArriveLive_ApprovesIt_AndTheOrderMovesOn), async (page, errors) =>
+        {
+            using var storefront = await system.ClientAsync("client");
+            using var operatorApi = await system.ClientAsync("operator");
+            var orderId = $"o-{Guid.NewGuid():N}"[..14];
+
+            await page.GotoAsync("/console");
+            await Expect(page.Locator("#login")).ToBeVisibleAsync();
+            await Expect(page.Locator("#app")).ToBeHiddenAsync();
+
+            await page.GetByLabel("API key with the operator scope").FillAsync(operatorApi.DefaultRequestHeaders.GetValues("X-Api-Key").Single());
+            await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+            await Expect(page.Locator("#status")).ToHaveTextAsync("live");
+            await Expect(page.Locator("#login")).ToBeHiddenAsync();
+            await Expect(page.Locator("#app")).ToBeVisibleAsync();
+
+            // A reload would wipe this mark: finding it later proves the order arrived without one.
+            await page.EvaluateAsync("() => { window.sameDocument = true; }");
+
+            // 15 tents, 7035 CAD, reach the very-high-amount risk rule (6750 CAD), so the order waits for an operator.
+            using var body = JsonContent.Create(new
+            {
+                orderId,
+                customerId = "cus-liam",
+                currency = "CAD",
+                lines = new[] { new { sku = "TENT-2P", quantity = 15 } },
+                shippingAddress = new { name = "Liam Tremblay", line1 = "290 Bremner Blvd", line2 = "Unit 4", city = "Toronto", region = "ON", postalCode = "M5V 3L9", country = "CA" },
+                paymentMethod = "4242424242424242",
+            });
+            using var place = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = body };
+            place.Headers.Add("Idempotency-Key", orderId);
+            Assert.Equal(HttpStatusCode.Accepted, (await storefront.SendAsync(place)).StatusCode);
+
+            var row = page.Locator("#approvals tr", new() { HasText = $"order {orderId}" });
+            await Expect(row).ToBeVisibleAsync();
+            await Expect(row).ToContainTextAsync("7035");
+            Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"), "the page reloaded");
+
+            await row.ClickAsync();
+            var detail = page.Locator("#detail");
+            await Expect(detail).ToContainTextAsync("Waiting for approval");
+            await detail.GetByPlaceholder("Reason").FillAsync("known customer, confirmed by phone");
+            await detail.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+
+            await Expect(page.Locator("#status")).ToHaveTextAsync($"Approved order {orderId}");
+            await Expect(row).ToHaveCountAsync(0);
+            await Expect(detail).ToContainTextAsync("Decision: approved by e2e-operator");
+            await Expect(detail.Locator("tr", new() { HasText = "by e2e-operator: known customer" })).ToContainTextAsync("completed");
+            await Expect(detail).Not.ToContainTextAsync("Waiting for approval");
+            await Expect(detail.GetByRole(AriaRole.Button, new() { Name = "Approve" })).ToHaveCountAsync(0);
+
+            var order = (await storefront.GetFromJsonAsync<JsonElement>(new Uri($"/orders/{orderId}", UriKind.Relative))).GetProperty("status");
+            Assert.NotEqual("awaiting approval", order.GetProperty("stage").GetString());
+            Assert.Equal(JsonValueKind.Null, order.GetProperty("pendingApproval").ValueKind);
+            Assert.Equal("approved", order.GetProperty("decision").GetProperty("outcome").GetString());
+            Assert.Equal("e2e-operator", order.GetProperty("decision").GetProperty("decidedBy").GetString());
+            var decided = await operatorApi.GetFromJsonAsync<JsonElement>(new Uri("/approvals?status=decided&subjectType=order&pageSize=100", UriKind.Relative));
+            var approval = decided.GetProperty("items").EnumerateArray().Single(a => a.GetProperty("subjectId").GetString() == orderId);
+            Assert.Equal("approved", approval.GetProperty("decision").GetString());
+            Assert.Equal("known customer, confirmed by phone", approval.GetProperty("decisionReason").GetString());
+            Assert.Empty(errors);
+        });
+
+    [ChromiumFact]
+    public Task WrongKeys_AreRefusedWithAClearMessage_AndTheConsoleAsksAgain() =>
+        BrowseAsync(nameof(WrongKeys_AreRefusedWithAClearMessage_AndTheConsoleAsksAgain), async (page, errors) =>
+        {
+            using var storefront = await system.ClientAsync("client");
+            var refusal = page.GetByRole(AriaRole.Alert);
+            var key = page.GetByLabel("API key with the operator scope");
+            var connect = page.GetByRole(AriaRole.Button, new() { Name = "Connect" });
+            await page.GotoAsync("/console");
+
+            await key.FillAsync("ss_nosuchkey_0123456789abcdefghijklmnopqrstuvwxyz");
+            await connect.ClickAsync();
+            await Expect(refusal).ToHaveTextAsync("The API key was refused.");
+            await Expect(page.Locator("#login")).ToBeVisibleAsync();
+            await Expect(page.Locator("#app")).ToBeHiddenAsync();
+
+            // A real key without the operator scope is refused too, with what it lacks, not an empty queue.
+            await key.FillAsync(storefront.DefaultRequestHeaders.GetValues("X-Api-Key").Single());
+            await connect.ClickAsync();
+            await Expect(refusal).ToHaveTextAsync("This API key lacks the operator scope.");
+            await Expect(page.Locator("#login")).ToBeVisibleAsync();
+            await Expect(page.Locator("#app")).ToBeHiddenAsync();
+            Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('stateset.apiKey')"));
+
+            // The browser reports the refused requests themselves; nothing else may go wrong.
+            Assert.All(errors, e => Assert.Matches("status of 40[13]", e));
+        });
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> on a fresh Chromium page against the gateway, handing it the page's console
+    /// errors and uncaught exceptions as they come; on failure saves a screenshot beside the test assembly.
+    /// </summary>
+    private async Task BrowseAsync(string testName, Func<IPage, IReadOnlyCollection<string>, Task> steps)
+    {
+        SetDefaultExpectTimeout(30_000);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.ExecutablePath });
+        var page = await browser.NewPageAsync(new() { BaseURL = system.GatewayAddress.ToString() });
+        var errors = new ConcurrentQueue<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                errors.Enqueue(message.Text);
+            }
+        };
+        page.PageError += (_, error) => errors.Enqueue(error);
+        try
+        {
+            await steps(page, errors);
+        }
+        catch
+        {
+            var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", $"{testName}.png");
+            await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+            output.WriteLine($"Screenshot of the page at the failure: {screenshot}");
+            output.WriteLine($"Console errors: {string.Join(" | ", errors)}");
+            throw;
+        }
+    }
+}
