@@ -49,6 +49,26 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEven
         }
     }
 
+    // Pooled connections are not reset on return (see AddCommerceDatabase): one still listening would collect
+    // every outbox notification for whoever borrows it next. A broken connection is discarded by the pool anyway.
+    private static async Task UnlistenAsync(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
+        {
+            // Broken mid-way: the pool will not hand it out again.
+        }
+    }
+
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
         var retryDelay = TimeSpan.FromSeconds(1);
@@ -58,21 +78,28 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEven
             {
                 await using var connection = await database.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => _notifications.Writer.TryWrite(e.Payload);
-                await using (var listen = new NpgsqlCommand("LISTEN outbox", connection))
+                try
                 {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                _listening.TrySetResult();
-                retryDelay = TimeSpan.FromSeconds(1);
-                while (true)
-                {
-                    // A quiet connection may have died without telling us; asking it something proves it is alive.
-                    if (!await connection.WaitAsync(ListenerCheckInterval, stoppingToken))
+                    await using (var listen = new NpgsqlCommand("LISTEN outbox", connection))
                     {
-                        await using var ping = new NpgsqlCommand("SELECT 1", connection);
-                        await ping.ExecuteScalarAsync(stoppingToken);
+                        await listen.ExecuteNonQueryAsync(stoppingToken);
                     }
+
+                    _listening.TrySetResult();
+                    retryDelay = TimeSpan.FromSeconds(1);
+                    while (true)
+                    {
+                        // A quiet connection may have died without telling us; asking it something proves it is alive.
+                        if (!await connection.WaitAsync(ListenerCheckInterval, stoppingToken))
+                        {
+                            await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                            await ping.ExecuteScalarAsync(stoppingToken);
+                        }
+                    }
+                }
+                finally
+                {
+                    await UnlistenAsync(connection);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

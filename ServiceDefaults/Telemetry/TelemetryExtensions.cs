@@ -71,9 +71,13 @@ public static class TelemetryExtensions
         return builder;
     }
 
-    // Scrapes and probes would drown the traces that matter.
+    // Scrapes and probes would drown the traces that matter, and so would the embedded Temporal server's gRPC calls
+    // (worker long polls above all) where it shares the process, as in the one-command stack and the tests: its
+    // requests are the Temporal client's spans seen from the other side.
     private static bool IsPlumbing(PathString path) =>
-        path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
+        path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+        || (path.Value?.StartsWith("/temporal.api.", StringComparison.Ordinal) ?? false);
 
     private sealed class MetricsListener(Uri url, MeterProvider meterProvider) : IHostedService, IAsyncDisposable
     {

@@ -1,5 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,6 +11,7 @@ using Microsoft.Extensions.Options;
 using Stateset.ServiceDefaults;
 using Stateset.ServiceDefaults.Telemetry;
 using Stateset.ServiceDefaults.Temporal;
+using Stateset.TemporalServer;
 using Temporalio.Client;
 
 namespace Stateset.Telemetry.Tests;
@@ -89,6 +94,38 @@ public sealed class TelemetryHostTests
 
         Assert.Contains(("temporal_request", 2L, "default"), recorded);
         Assert.Contains(("temporal_worker_task_slots_available", 7L, "default"), recorded);
+    }
+
+    [Fact]
+    public async Task AnEmbeddedTemporalInTheSameProcess_LeavesNoServerSpans_WhileTheHostsOwnRequestsAreRecorded()
+    {
+        var recorded = new ConcurrentQueue<(string Path, bool Recorded)>();
+        using var spans = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None, // OpenTelemetry decides.
+            ActivityStopped = span => recorded.Enqueue((span.GetTagItem("url.path") as string ?? span.DisplayName, span.Recorded)),
+        };
+        ActivitySource.AddActivityListener(spans);
+        await using var temporal = await EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions());
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddStatesetTelemetry("telemetry-tests");
+        await using var app = builder.Build();
+        app.MapGet("/orders/{id}", async (string id) =>
+        {
+            var client = await TemporalClient.ConnectAsync(new(temporal.Target));
+            return (await client.WorkflowService.GetSystemInfoAsync(new())).ServerVersion;
+        });
+        await app.StartAsync();
+
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        (await http.GetAsync(new Uri("/orders/o-1", UriKind.Relative))).EnsureSuccessStatusCode();
+        await app.StopAsync();
+
+        // The server's requests happened in this process (unrecorded spans carry no path), and only the host's was kept.
+        Assert.Equal([("/orders/o-1", true)], recorded.Where(span => span.Recorded));
+        Assert.Contains(recorded, span => !span.Recorded);
     }
 
     private static int FreePort()
