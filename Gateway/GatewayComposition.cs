@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Stateset.Activities;
+using Stateset.Activities.Shipping;
 using Stateset.Gateway.Apis;
 using Stateset.Gateway.Events;
 using Stateset.Gateway.Security;
@@ -26,6 +27,7 @@ public static class GatewayComposition
         builder.AddTemporal();
         builder.AddGatewaySecurity();
         builder.Services.AddCommerceActivities(builder.Configuration);
+        builder.Services.AddTrackingWebhooks(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddOpenApi();

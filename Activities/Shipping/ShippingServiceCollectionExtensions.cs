@@ -26,8 +26,7 @@ public static class ShippingServiceCollectionExtensions
     /// the rate shopper and one carrier client per child of <c>Shipping:Carriers</c>, each an <see cref="HttpClient"/>
     /// named <c>carrier:{code}</c> behind the standard resilience handler configured from <c>Shipping:Resilience</c>
     /// (<c>HttpStandardResilienceOptions</c>: attempt and total timeouts, retries with jittered backoff, circuit breaker).
-    /// Also registers <see cref="TrackingWebhookReceiver"/> for the gateway's carrier callback (secret from
-    /// <c>Shipping:WebhookSecret</c>). Needs an <c>NpgsqlDataSource</c> registered elsewhere.
+    /// Also registers what <see cref="AddTrackingWebhooks"/> does. Needs an <c>NpgsqlDataSource</c> registered elsewhere.
     /// </summary>
     public static IServiceCollection AddShippingActivities(this IServiceCollection services, IConfiguration configuration)
     {
@@ -56,11 +55,23 @@ public static class ShippingServiceCollectionExtensions
                 new HttpCarrierClient(code, provider.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName(code))));
         }
 
-        services.AddOptions<TrackingWebhookOptions>().Bind(shipping);
-        services.TryAddScoped<TrackingWebhookReceiver>();
-        services.TryAddSingleton(TimeProvider.System);
+        services.AddTrackingWebhooks(configuration);
         services.TryAddTransient<RateShopper>();
         services.TryAddScoped<LabelActivities>();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="TrackingWebhookReceiver"/>, which the gateway's carrier callback uses (settings
+    /// <c>Shipping:WebhookSecret</c> and <c>Shipping:WebhookTolerance</c>), without the carrier clients the gateway
+    /// does not need. Needs an <c>NpgsqlDataSource</c> registered elsewhere.
+    /// </summary>
+    public static IServiceCollection AddTrackingWebhooks(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<TrackingWebhookOptions>().Bind(configuration.GetSection(Section));
+        services.TryAddScoped<TrackingWebhookReceiver>();
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 

@@ -24,33 +24,40 @@ public enum TrackingWebhookOutcome
     /// <summary>The carrier re-sent an event already stored (carriers deliver at least once); nothing changed.</summary>
     Duplicate,
 
-    /// <summary>Bad or stale signature, or a body that is not a tracking event; nothing stored.</summary>
+    /// <summary>Missing, bad or stale signature; nothing stored.</summary>
     Rejected,
+
+    /// <summary>Signed correctly, but the body is not a tracking event we can read; nothing stored.</summary>
+    Malformed,
 }
+
+/// <summary>A carrier tracking event as the carrier sends it.</summary>
+/// <param name="Id">The carrier's event id, unique per carrier; a re-sent event carries the same id.</param>
+/// <param name="Status"><c>in_transit</c>, <c>delivered</c> or <c>exception</c>.</param>
+/// <param name="Description">The carrier's text, e.g. an exception reason.</param>
+public sealed record CarrierTrackingEvent(string Id, string Carrier, string TrackingNumber, string Status, string? Description, DateTimeOffset OccurredAt);
 
 /// <summary>The outcome, and what the caller needs to signal the shipment's workflow.</summary>
 /// <param name="Outcome">What happened.</param>
-/// <param name="Reason">Why a webhook was rejected.</param>
+/// <param name="Reason">Why a webhook was rejected or is malformed.</param>
+/// <param name="Event">The event, for a recorded or duplicate webhook.</param>
 /// <param name="ShipmentId">Our shipment with that carrier and tracking number, if there is one.</param>
 /// <param name="OrderId">The shipment's order (whose workflow waits for shipped/delivered).</param>
 /// <param name="Direction"><c>outbound</c> or <c>return</c>: only outbound parcels drive their order's workflow.</param>
-/// <param name="Status">The event's status: <c>in_transit</c>, <c>delivered</c> or <c>exception</c>.</param>
-/// <param name="Description">The carrier's text, e.g. an exception reason.</param>
 public sealed record TrackingWebhookResult(
     TrackingWebhookOutcome Outcome,
     string? Reason,
+    CarrierTrackingEvent? Event = null,
     string? ShipmentId = null,
     string? OrderId = null,
-    string? Direction = null,
-    string? Status = null,
-    string? Description = null);
+    string? Direction = null);
 
 /// <summary>
 /// Takes a carrier's tracking webhook as received (signature header and raw body), checks the signature, stores the
 /// event once per carrier event id in <c>carrier_tracking_events</c> and moves the shipment forward (never back:
-/// a late <c>in_transit</c> after <c>delivered</c> is stored but changes nothing). The gateway's callback endpoint
-/// calls this, answers 401 for <see cref="TrackingWebhookOutcome.Rejected"/> and 200 otherwise, and signals the
-/// order's workflow for a recorded event.
+/// a late <c>in_transit</c> after <c>delivered</c> is stored but changes nothing), with its outbox event in the same
+/// transaction. The gateway's carrier callback calls this, answers 401 for <see cref="TrackingWebhookOutcome.Rejected"/>,
+/// 400 for <see cref="TrackingWebhookOutcome.Malformed"/> and 200 otherwise, and signals the order's workflow.
 /// </summary>
 public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<TrackingWebhookOptions> options, TimeProvider time)
 {
@@ -73,19 +80,20 @@ public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<
             return new TrackingWebhookResult(TrackingWebhookOutcome.Rejected, $"signature {check.ToString().ToLowerInvariant()}");
         }
 
-        TrackingEvent? tracking;
+        CarrierTrackingEvent? tracking;
         try
         {
-            tracking = JsonSerializer.Deserialize<TrackingEvent>(body, Json);
+            tracking = JsonSerializer.Deserialize<CarrierTrackingEvent>(body, Json);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            tracking = null;
+            return new TrackingWebhookResult(TrackingWebhookOutcome.Malformed, $"The body is not a tracking event: {e.Message}");
         }
 
         if (tracking is not { Id.Length: > 0, Carrier.Length: > 0, TrackingNumber.Length: > 0 } || !Statuses.Contains(tracking.Status))
         {
-            return new TrackingWebhookResult(TrackingWebhookOutcome.Rejected, "not a tracking event");
+            return new TrackingWebhookResult(
+                TrackingWebhookOutcome.Malformed, "A tracking event needs id, carrier, trackingNumber and a status of in_transit, delivered or exception.");
         }
 
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -141,14 +149,11 @@ public sealed class TrackingWebhookReceiver(NpgsqlDataSource database, IOptions<
         return new TrackingWebhookResult(
             inserted == 1 ? TrackingWebhookOutcome.Recorded : TrackingWebhookOutcome.Duplicate,
             Reason: null,
+            tracking,
             shipment?.Id,
             shipment?.Order_Id,
-            shipment?.Direction,
-            tracking.Status,
-            tracking.Description);
+            shipment?.Direction);
     }
-
-    private sealed record TrackingEvent(string Id, string Carrier, string TrackingNumber, string Status, string? Description, DateTimeOffset OccurredAt);
 
     private sealed record ShipmentRow(string Id, string Order_Id, string Direction);
 }

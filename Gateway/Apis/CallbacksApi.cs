@@ -1,7 +1,5 @@
-using System.Text.Json;
-using Dapper;
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 using Stateset.Activities.Payments;
 using Stateset.Activities.Shipping;
 using Stateset.Workflows.Common;
@@ -17,8 +15,6 @@ namespace Stateset.Gateway.Apis;
 /// </summary>
 public static class CallbacksApi
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>Maps <c>/callbacks</c>.</summary>
     public static RouteGroupBuilder MapCallbacksApi(this IEndpointRouteBuilder routes)
     {
@@ -45,50 +41,27 @@ public static class CallbacksApi
     }
 
     private static async Task<Results<Ok, ProblemHttpResult>> CarrierAsync(
-        HttpRequest request, IConfiguration configuration, NpgsqlDataSource database, ITemporalClient temporal, TimeProvider time, CancellationToken ct)
+        HttpRequest request, TrackingWebhookReceiver receiver, ITemporalClient temporal, CancellationToken ct)
     {
         var body = await ReadBodyAsync(request, ct);
-        var secret = configuration["Shipping:WebhookSecret"] ?? string.Empty;
-        var check = CarrierWebhookSignature.Verify(secret, request.Headers[CarrierWebhookSignature.HeaderName], body, time.GetUtcNow());
-        if (check != WebhookSignatureCheck.Valid)
+        var result = await receiver.ReceiveAsync(request.Headers[CarrierWebhookSignature.HeaderName], body, ct);
+        switch (result.Outcome)
         {
-            return TypedResults.Problem($"Carrier signature check failed: {check}.", statusCode: StatusCodes.Status401Unauthorized, title: "Signature rejected");
+            case TrackingWebhookOutcome.Rejected:
+                return TypedResults.Problem($"Carrier webhook refused: {result.Reason}.", statusCode: StatusCodes.Status401Unauthorized, title: "Signature rejected");
+            case TrackingWebhookOutcome.Malformed:
+                return TypedResults.Problem(result.Reason, statusCode: StatusCodes.Status400BadRequest, title: "Unreadable webhook");
         }
 
-        TrackingWebhook? webhook;
-        try
+        // Outbound parcels drive their order; return parcels are received by the warehouse's own signal. A duplicate
+        // is signalled again: if the first delivery was stored but its signal was lost, the carrier's retry is the
+        // only way the workflow still hears of it, and the workflow ignores an event id it has already seen.
+        if (result is { Direction: "outbound", OrderId: { } orderId, Event: { } tracking })
         {
-            webhook = JsonSerializer.Deserialize<TrackingWebhook>(body, Json);
-        }
-        catch (JsonException e)
-        {
-            return TypedResults.Problem($"The body is not a tracking event: {e.Message}", statusCode: StatusCodes.Status400BadRequest, title: "Unreadable webhook");
-        }
-
-        if (webhook is not { Id.Length: > 0, Carrier.Length: > 0, TrackingNumber.Length: > 0 } || Kind(webhook.Status) is not { } kind)
-        {
-            return TypedResults.Problem("A tracking event needs id, carrier, trackingNumber and a status of in_transit, delivered or exception.", statusCode: StatusCodes.Status400BadRequest, title: "Unreadable webhook");
-        }
-
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var shipment = await connection.QueryFirstOrDefaultAsync<(string Id, string OrderId, string Direction)>(
-            "SELECT id, order_id, direction FROM shipments WHERE carrier = @Carrier AND tracking_number = @TrackingNumber",
-            new { webhook.Carrier, webhook.TrackingNumber });
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO carrier_tracking_events (carrier, provider_event_id, tracking_number, shipment_id, status, description, occurred_at)
-            VALUES (@Carrier, @Id, @TrackingNumber, @ShipmentId, @Status, @Description, @OccurredAt)
-            ON CONFLICT (carrier, provider_event_id) DO NOTHING
-            """,
-            new { webhook.Carrier, webhook.Id, webhook.TrackingNumber, ShipmentId = shipment.Id, webhook.Status, webhook.Description, webhook.OccurredAt });
-
-        // Outbound parcels drive their order; return parcels are received by the warehouse's own signal.
-        if (shipment.Direction == "outbound")
-        {
-            var signal = new CarrierEvent($"{webhook.Carrier}:{webhook.Id}", kind, webhook.TrackingNumber, webhook.Description, webhook.OccurredAt.UtcDateTime);
+            var signal = new CarrierEvent($"{tracking.Carrier}:{tracking.Id}", Kind(tracking.Status), tracking.TrackingNumber, tracking.Description, tracking.OccurredAt.UtcDateTime);
             try
             {
-                await temporal.GetWorkflowHandle<OrderFulfillmentWorkflow>(WorkflowIds.Order(shipment.OrderId))
+                await temporal.GetWorkflowHandle<OrderFulfillmentWorkflow>(WorkflowIds.Order(orderId))
                     .SignalAsync(wf => wf.CarrierEventAsync(signal), new() { Rpc = new() { CancellationToken = ct } });
             }
             catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
@@ -100,12 +73,12 @@ public static class CallbacksApi
         return TypedResults.Ok();
     }
 
-    private static CarrierEventKind? Kind(string? status) => status switch
+    private static CarrierEventKind Kind(string status) => status switch
     {
         "in_transit" => CarrierEventKind.InTransit,
         "delivered" => CarrierEventKind.Delivered,
         "exception" => CarrierEventKind.Exception,
-        _ => null,
+        _ => throw new UnreachableException($"The tracking webhook receiver let status '{status}' through."),
     };
 
     private static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken ct)
@@ -113,7 +86,4 @@ public static class CallbacksApi
         using var reader = new StreamReader(request.Body);
         return await reader.ReadToEndAsync(ct);
     }
-
-    /// <summary>The carrier's tracking webhook body.</summary>
-    private sealed record TrackingWebhook(string Id, string Carrier, string TrackingNumber, string Status, string? Description, DateTimeOffset OccurredAt);
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
@@ -27,11 +28,13 @@ public static class EventsApi
         group.MapGet("/approvals", ApprovalsAsync)
             .RequireAuthorization(ApiScopes.Operator)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("StreamApprovalEvents")
             .WithSummary("Streams approval.requested and approval.decided events (text/event-stream).");
         group.MapGet("/{resource}/{id}", ResourceAsync)
             .RequireAuthorization(ApiScopes.Client)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .WithName("StreamResourceEvents")
             .WithSummary("Streams one order's, refund's, return's or label's events, its workflow's status changes included (text/event-stream).");
         return group;
@@ -74,11 +77,15 @@ public static class EventsApi
         try
         {
             // Subscribe before replaying, so nothing committed in between is lost; duplicates are skipped below.
-            subscription = await hub.SubscribeAsync(filter, ct);
+            subscription = await hub.SubscribeAsync(filter, http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous", ct);
         }
         catch (TimeoutException)
         {
             return TypedResults.Problem("The event listener is not connected to the database; retry shortly.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Events unavailable");
+        }
+        catch (EventStreamLimitException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many event streams");
         }
 
         using (subscription)

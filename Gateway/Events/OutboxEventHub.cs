@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Stateset.Gateway.Events;
@@ -9,28 +10,47 @@ namespace Stateset.Gateway.Events;
 /// The gateway instance's one <c>LISTEN outbox</c> connection, fanned out to its event-stream subscribers.
 /// Every instance listens, so any instance can serve any stream. A subscriber that falls behind, or that was
 /// connected while the listener was down, is ended rather than silently skipped: its client reconnects with
-/// Last-Event-ID and catches up from the table.
+/// Last-Event-ID and catches up from the table. It also caps how many streams one key, and the instance, may hold.
 /// </summary>
-public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEventHub> logger) : BackgroundService
+public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStreamLimits> limits, ILogger<OutboxEventHub> logger) : BackgroundService
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ListenerCheckInterval = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<EventSubscription, byte> _subscriptions = new();
+    private readonly Lock _admission = new();
     private readonly Channel<string> _notifications = Channel.CreateUnbounded<string>(new() { SingleReader = true });
     private volatile TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Gets how many streams this instance is serving.</summary>
     public int SubscriberCount => _subscriptions.Count;
 
-    /// <summary>Subscribes to live events once the listener is up; dispose the subscription to leave.</summary>
+    /// <summary>Subscribes <paramref name="apiKey"/> to live events once the listener is up; dispose the subscription to leave.</summary>
     /// <exception cref="TimeoutException">The listener is not connected (PostgreSQL unreachable).</exception>
-    public async Task<EventSubscription> SubscribeAsync(EventStreamFilter filter, CancellationToken ct)
+    /// <exception cref="EventStreamLimitException">The key, or this instance, already holds as many streams as allowed.</exception>
+    public async Task<EventSubscription> SubscribeAsync(EventStreamFilter filter, string apiKey, CancellationToken ct)
     {
         await _listening.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
-        var subscription = new EventSubscription(filter, s => _subscriptions.TryRemove(s, out _));
-        _subscriptions.TryAdd(subscription, 0);
-        return subscription;
+        var (perKey, total) = (limits.Value.MaxStreamsPerKey, limits.Value.MaxStreams);
+        lock (_admission)
+        {
+            // The open subscriptions are the count, with no counter beside them to drift: however a stream ends
+            // (client gone, listener lost, gateway stopping), disposing its subscription frees the slot.
+            var open = _subscriptions.Keys;
+            if (open.Count(s => s.ApiKey == apiKey) >= perKey)
+            {
+                throw new EventStreamLimitException($"This key may keep {perKey} event streams open at once; close one before opening another.");
+            }
+
+            if (open.Count >= total)
+            {
+                throw new EventStreamLimitException($"This gateway instance serves at most {total} event streams at once; retry shortly.");
+            }
+
+            var subscription = new EventSubscription(filter, apiKey, s => _subscriptions.TryRemove(s, out _));
+            _subscriptions.TryAdd(subscription, 0);
+            return subscription;
+        }
     }
 
     /// <inheritdoc />
@@ -205,14 +225,18 @@ public sealed class EventSubscription : IDisposable
     private readonly Channel<OutboxEvent> _events = Channel.CreateBounded<OutboxEvent>(new BoundedChannelOptions(1000) { SingleReader = true });
     private readonly Action<EventSubscription> _remove;
 
-    internal EventSubscription(EventStreamFilter filter, Action<EventSubscription> remove)
+    internal EventSubscription(EventStreamFilter filter, string apiKey, Action<EventSubscription> remove)
     {
         Filter = filter;
+        ApiKey = apiKey;
         _remove = remove;
     }
 
     /// <summary>Gets what the stream wants.</summary>
     public EventStreamFilter Filter { get; }
+
+    /// <summary>Gets the public prefix of the API key that opened the stream.</summary>
+    public string ApiKey { get; }
 
     /// <summary>Gets the live events; completes when the stream should end.</summary>
     public ChannelReader<OutboxEvent> Events => _events.Reader;
@@ -241,6 +265,10 @@ public static class EventStreamExtensions
     /// <summary>Adds the hub that feeds the gateway's Server-Sent-Events streams from <c>LISTEN outbox</c>.</summary>
     public static IServiceCollection AddOutboxEventStreams(this IServiceCollection services)
     {
+        services.AddOptions<EventStreamLimits>()
+            .BindConfiguration(EventStreamLimits.Section)
+            .Validate(l => l.MaxStreamsPerKey > 0 && l.MaxStreams > 0, $"{EventStreamLimits.Section}:MaxStreamsPerKey and MaxStreams must be positive.")
+            .ValidateOnStart();
         services.AddSingleton<OutboxEventHub>();
         services.AddHostedService(provider => provider.GetRequiredService<OutboxEventHub>());
         return services;

@@ -19,8 +19,9 @@ namespace Stateset.Gateway.Tests;
 /// </summary>
 public sealed class EndToEndFixture : IAsyncLifetime
 {
+    /// <summary>The secret the carriers sandbox signs tracking webhooks with.</summary>
+    public const string CarrierSecret = "carrier-e2e-secret";
     private const string PaymentSecret = "whsec_e2e";
-    private const string CarrierSecret = "carrier-e2e-secret";
     private readonly PostgresFixture _postgres = new();
     private TemporalTestEnvironment? _temporal;
     private SandboxHost? _sandboxes;
@@ -30,6 +31,9 @@ public sealed class EndToEndFixture : IAsyncLifetime
     public Uri GatewayAddress { get; private set; } = null!;
 
     public SandboxHost Sandboxes => _sandboxes!;
+
+    /// <summary>Gets the gateway's services, for a test that replays what the gateway did before it crashed.</summary>
+    public IServiceProvider GatewayServices => _gateway!.Services;
 
     public string ConnectionString { get; private set; } = string.Empty;
 

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Stateset.Activities.Shipping;
 
 namespace Stateset.Gateway.Tests;
 
@@ -23,16 +26,9 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         var placed = await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
         Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
         Assert.Equal($"/orders/{orderId}", placed.Headers.Location?.ToString());
-
-        // The warehouse printer acknowledges the label's print job.
-        var label = await WaitForAsync(storefront, $"/labels/{orderId}-1", s => s.GetProperty("status").TryGetProperty("printJob", out var job) && job.ValueKind == JsonValueKind.Object);
-        var job = label.GetProperty("status").GetProperty("printJob");
-        var ack = await PostAsync(station, $"/print-jobs/{job.GetProperty("id").GetString()}/ack", new { stationId = job.GetProperty("stationId").GetString() });
-        Assert.Equal(HttpStatusCode.Accepted, ack.StatusCode);
+        var carrier = await PrintLabelAndAwaitShipmentAsync(storefront, station, orderId);
 
         // The carrier scans the parcel: its signed webhooks reach the gateway and become signals.
-        var awaiting = await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() == "awaiting shipment");
-        var carrier = awaiting.GetProperty("status").GetProperty("shipment").GetProperty("carrier").GetString();
         var carrierLabelId = await ScalarAsync<string>($"SELECT carrier_label_id FROM labels WHERE shipment_id = '{orderId}-1'");
         using var sandbox = new HttpClient { BaseAddress = system.Sandboxes.BaseAddress };
         (await sandbox.PostAsJsonAsync(new Uri($"carriers/{carrier}/sandbox/labels/{carrierLabelId}/events", UriKind.Relative), new { status = "in_transit" })).EnsureSuccessStatusCode();
@@ -43,6 +39,37 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         Assert.Equal("delivered", await ScalarAsync<string>($"SELECT status FROM orders WHERE id = '{orderId}'") is "delivered" or "completed" ? "delivered" : "not delivered");
         Assert.Equal("captured", await ScalarAsync<string>($"SELECT status FROM payments WHERE order_id = '{orderId}'"));
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status <> 'committed'"));
+        Assert.Equal("delivered", await ScalarAsync<string>($"SELECT status FROM shipments WHERE id = '{orderId}-1'"));
+    }
+
+    [Fact]
+    public async Task CarrierEventStoredButNeverSignalled_ReachesTheOrderWhenTheCarrierResendsIt()
+    {
+        using var storefront = await system.ClientAsync("client");
+        using var station = await system.ClientAsync("callback");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+        await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
+        var carrier = await PrintLabelAndAwaitShipmentAsync(storefront, station, orderId);
+        var trackingNumber = await ScalarAsync<string>($"SELECT tracking_number FROM shipments WHERE id = '{orderId}-1'");
+        var body = JsonSerializer.Serialize(new { id = $"evt_{Guid.NewGuid():N}", carrier, trackingNumber, status = "delivered", occurredAt = DateTimeOffset.UtcNow });
+        var signature = CarrierWebhookSignature.Sign(EndToEndFixture.CarrierSecret, body, DateTimeOffset.UtcNow);
+
+        // The first delivery was stored, then the gateway died before it signalled the order.
+        await using (var scope = system.GatewayServices.CreateAsyncScope())
+        {
+            var stored = await scope.ServiceProvider.GetRequiredService<TrackingWebhookReceiver>().ReceiveAsync(signature, body, CancellationToken.None);
+            Assert.Equal(TrackingWebhookOutcome.Recorded, stored.Outcome);
+        }
+
+        using var carrierClient = new HttpClient { BaseAddress = system.GatewayAddress };
+        using var resend = new HttpRequestMessage(HttpMethod.Post, "/callbacks/carriers") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        resend.Headers.Add(CarrierWebhookSignature.HeaderName, signature);
+        using var resent = await carrierClient.SendAsync(resend);
+
+        var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, resent.StatusCode);
+        Assert.Equal("completed", done.GetProperty("status").GetProperty("status").GetString());
+        Assert.Equal(1, await ScalarAsync<long>($"SELECT count(*) FROM outbox_events WHERE aggregate_id = '{orderId}-1' AND event_type = 'shipment.delivered'"));
     }
 
     [Fact]
@@ -127,6 +154,17 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         shippingAddress = new { name = "Ava Martin", line1 = "1600 Amphitheatre Pkwy", city = "Mountain View", region = "CA", postalCode = "94043", country = "US" },
         paymentMethod = card,
     };
+
+    /// <summary>The warehouse printer acknowledges the label's print job; answers the carrier the parcel waits for.</summary>
+    private static async Task<string> PrintLabelAndAwaitShipmentAsync(HttpClient storefront, HttpClient station, string orderId)
+    {
+        var label = await WaitForAsync(storefront, $"/labels/{orderId}-1", s => s.GetProperty("status").TryGetProperty("printJob", out var job) && job.ValueKind == JsonValueKind.Object);
+        var job = label.GetProperty("status").GetProperty("printJob");
+        var ack = await PostAsync(station, $"/print-jobs/{job.GetProperty("id").GetString()}/ack", new { stationId = job.GetProperty("stationId").GetString() });
+        Assert.Equal(HttpStatusCode.Accepted, ack.StatusCode);
+        var awaiting = await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() == "awaiting shipment");
+        return awaiting.GetProperty("status").GetProperty("shipment").GetProperty("carrier").GetString()!;
+    }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string? idempotencyKey = null)
     {

@@ -60,7 +60,7 @@ public sealed class TrackingWebhookReceiverTests(PostgresFixture postgres, Share
 
         Assert.Equal(
             (TrackingWebhookOutcome.Recorded, _shipmentId, "o-2002", "outbound", "in_transit"),
-            (result.Outcome, result.ShipmentId, result.OrderId, result.Direction, result.Status));
+            (result.Outcome, result.ShipmentId, result.OrderId, result.Direction, result.Event?.Status));
         Assert.Equal("in_transit", await ShipmentStatusAsync());
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM carrier_tracking_events WHERE shipment_id IS NOT NULL"));
         Assert.Equal(1, await CountAsync("SELECT count(*) FROM outbox_events WHERE event_type = 'shipment.in_transit'"));
@@ -122,6 +122,19 @@ public sealed class TrackingWebhookReceiverTests(PostgresFixture postgres, Share
         var result = await ReceiveAsync(webhook with { Signature = null });
 
         Assert.Equal((TrackingWebhookOutcome.Rejected, "signature malformed"), (result.Outcome, result.Reason));
+    }
+
+    [Theory]
+    [InlineData("{\"id\":")]
+    [InlineData("{\"id\":\"evt-1\",\"carrier\":\"ridgeline\",\"trackingNumber\":\"1Z\",\"status\":\"lost\"}")]
+    public async Task Receive_SignedBodyThatIsNotATrackingEvent_IsMalformedNotRejected_AndNothingIsStored(string body)
+    {
+        var signature = CarrierWebhookSignature.Sign(CarrierSandboxHost.WebhookSecret, body, _clock.GetUtcNow());
+
+        var result = await ReceiveAsync(new ReceivedWebhook(body, signature));
+
+        Assert.Equal(TrackingWebhookOutcome.Malformed, result.Outcome);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM carrier_tracking_events"));
     }
 
     private async Task<ReceivedWebhook> SendAsync(string status)
