@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dapper;
 using Npgsql;
 
 namespace Stateset.Gateway.Tests;
@@ -9,6 +10,9 @@ namespace Stateset.Gateway.Tests;
 /// Orders through the real path: HTTP → gateway → Temporal → worker → activities → PostgreSQL and the payment
 /// provider, whose signed settlement webhook comes back through the gateway's callback; carriers report tracking
 /// the same way. Nothing is faked.
+/// Each test orders for a customer of its own: the risk check scores a customer's history (declined payments,
+/// orders in the last day, no fulfilled order yet), so orders shared across tests could reach the approval gate
+/// depending on which tests ran first.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class OrdersEndToEndTests(EndToEndFixture system)
@@ -20,7 +24,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var station = await system.ClientAsync("callback");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
 
-        var placed = await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
+        var placed = await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), idempotencyKey: orderId);
         Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
         Assert.Equal($"/orders/{orderId}", placed.Headers.Location?.ToString());
 
@@ -50,11 +54,12 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
     {
         using var storefront = await system.ClientAsync("client");
         var key = Guid.NewGuid().ToString();
-        var body = Order(orderId: null, "4242424242424242");
+        var customerId = await NewCustomerAsync();
+        var body = Order(orderId: null, customerId, "4242424242424242");
 
         var first = await PostAsync(storefront, "/orders", body, key);
         var second = await PostAsync(storefront, "/orders", body, key);
-        var changed = await PostAsync(storefront, "/orders", Order(orderId: null, "4000000000000002"), key);
+        var changed = await PostAsync(storefront, "/orders", Order(orderId: null, customerId, "4000000000000002"), key);
 
         var a = await first.Content.ReadFromJsonAsync<JsonElement>();
         var b = await second.Content.ReadFromJsonAsync<JsonElement>();
@@ -73,7 +78,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var storefront = await system.ClientAsync("client");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
 
-        await PostAsync(storefront, "/orders", Order(orderId, "4000000000000002"), orderId);
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4000000000000002"), orderId);
 
         var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
         Assert.Equal("payment_declined", done.GetProperty("status").GetProperty("status").GetString());
@@ -87,7 +92,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var storefront = await system.ClientAsync("client");
         using var operatorClient = await system.ClientAsync("operator");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
-        await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), orderId);
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), orderId);
         await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() is "printing label" or "awaiting shipment");
 
         var forbidden = await PostAsync(storefront, $"/orders/{orderId}/approve", new { reason = "looks fine" });
@@ -118,15 +123,34 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
 
-    private static object Order(string? orderId, string card) => new
+    private static object Order(string? orderId, string customerId, string card) => new
     {
         orderId,
-        customerId = "cus-ava",
+        customerId,
         currency = "USD",
         lines = new[] { new { sku = "HEADLAMP-400", quantity = 1 } },
         shippingAddress = new { name = "Ava Martin", line1 = "1600 Amphitheatre Pkwy", city = "Mountain View", region = "CA", postalCode = "94043", country = "US" },
         paymentMethod = card,
     };
+
+    /// <summary>
+    /// A new customer with the seeded Ava Martin's name and addresses but no history: its first order scores only
+    /// the first-order rule's 15 risk points, far below the approval threshold of 50.
+    /// </summary>
+    private async Task<string> NewCustomerAsync()
+    {
+        var customerId = $"cus-{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(system.ConnectionString);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO customers (id, email, name, phone)
+            SELECT @customerId, @customerId || '@example.com', name, phone FROM customers WHERE id = 'cus-ava';
+            INSERT INTO customer_addresses (customer_id, kind, is_default, name, line1, line2, city, region, postal_code, country, phone)
+            SELECT @customerId, kind, is_default, name, line1, line2, city, region, postal_code, country, phone FROM customer_addresses WHERE customer_id = 'cus-ava';
+            """,
+            new { customerId });
+        return customerId;
+    }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string? idempotencyKey = null)
     {
