@@ -22,38 +22,23 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
         {
             using var storefront = await system.ClientAsync("client");
             using var operatorApi = await system.ClientAsync("operator");
-            var orderId = $"o-{Guid.NewGuid():N}"[..14];
 
             await page.GotoAsync("/console");
             await Expect(page.Locator("#login")).ToBeVisibleAsync();
             await Expect(page.Locator("#app")).ToBeHiddenAsync();
 
-            await page.GetByLabel("API key with the operator scope").FillAsync(operatorApi.DefaultRequestHeaders.GetValues("X-Api-Key").Single());
-            await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
-            await Expect(page.Locator("#status")).ToHaveTextAsync("live");
+            await ConnectAsync(page, operatorApi);
             await Expect(page.Locator("#login")).ToBeHiddenAsync();
             await Expect(page.Locator("#app")).ToBeVisibleAsync();
 
             // A reload would wipe this mark: finding it later proves the order arrived without one.
             await page.EvaluateAsync("() => { window.sameDocument = true; }");
 
-            // 15 tents, 7035 CAD, reach the very-high-amount risk rule (6750 CAD), so the order waits for an operator.
-            using var body = JsonContent.Create(new
-            {
-                orderId,
-                customerId = "cus-liam",
-                currency = "CAD",
-                lines = new[] { new { sku = "TENT-2P", quantity = 15 } },
-                shippingAddress = new { name = "Liam Tremblay", line1 = "290 Bremner Blvd", line2 = "Unit 4", city = "Toronto", region = "ON", postalCode = "M5V 3L9", country = "CA" },
-                paymentMethod = "4242424242424242",
-            });
-            using var place = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = body };
-            place.Headers.Add("Idempotency-Key", orderId);
-            Assert.Equal(HttpStatusCode.Accepted, (await storefront.SendAsync(place)).StatusCode);
+            var orderId = await PlaceOrderNeedingApprovalAsync(storefront);
 
             var row = page.Locator("#approvals tr", new() { HasText = $"order {orderId}" });
             await Expect(row).ToBeVisibleAsync();
-            await Expect(row).ToContainTextAsync("7035");
+            await Expect(row).ToContainTextAsync("7050");
             Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"), "the page reloaded");
 
             await row.ClickAsync();
@@ -108,6 +93,90 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
             // The browser reports the refused requests themselves; nothing else may go wrong.
             Assert.All(errors, e => Assert.Matches("status of 40[13]", e));
         });
+
+    [ChromiumFact]
+    public Task Operator_RejectsAnOrder_AndTheClosedRunShowsItsOutcomeFromTheReadModel() =>
+        BrowseAsync(nameof(Operator_RejectsAnOrder_AndTheClosedRunShowsItsOutcomeFromTheReadModel), async (page, errors) =>
+        {
+            using var storefront = await system.ClientAsync("client");
+            using var operatorApi = await system.ClientAsync("operator");
+            await page.GotoAsync("/console");
+            await ConnectAsync(page, operatorApi);
+            var orderId = await PlaceOrderNeedingApprovalAsync(storefront);
+
+            await page.Locator("#approvals tr", new() { HasText = $"order {orderId}" }).ClickAsync();
+            var detail = page.Locator("#detail");
+            await detail.GetByPlaceholder("Reason").FillAsync("card reported stolen");
+            await detail.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
+            await Expect(page.Locator("#status")).ToHaveTextAsync($"Rejected order {orderId}");
+
+            // The run unwinds (voids the payment, releases the stock) and closes; from then on its GET answers
+            // the read-model row. The console redraws the selected run on every approval event, and another
+            // order waiting for approval is one.
+            var closed = await WaitForOrderAsync(storefront, orderId, order => !order.GetProperty("live").GetBoolean());
+            Assert.Equal(JsonValueKind.Object, closed.GetProperty("status").GetProperty("details").ValueKind);
+            var next = await PlaceOrderNeedingApprovalAsync(storefront);
+            await Expect(page.Locator("#approvals tr", new() { HasText = $"order {next}" })).ToBeVisibleAsync();
+
+            await Expect(detail).ToContainTextAsync("Finished");
+            await Expect(detail).ToContainTextAsync("Status: rejected · stage: done");
+            await Expect(detail).ToContainTextAsync("Amount: 7050 CAD");
+            await Expect(detail.Locator("tr", new() { HasText = "reason" })).ToContainTextAsync("by e2e-operator: card reported stolen");
+            await Expect(detail).Not.ToContainTextAsync("{");
+            await Expect(detail.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
+            Assert.Empty(errors);
+
+            using var reject = await operatorApi.PostAsJsonAsync(new Uri($"/orders/{next}/reject", UriKind.Relative), new { reason = "test over" });
+            Assert.Equal(HttpStatusCode.Accepted, reject.StatusCode);
+        });
+
+    /// <summary>Gives the console <paramref name="operatorApi"/>'s key and waits until its event stream is live.</summary>
+    private static async Task ConnectAsync(IPage page, HttpClient operatorApi)
+    {
+        await page.GetByLabel("API key with the operator scope").FillAsync(operatorApi.DefaultRequestHeaders.GetValues("X-Api-Key").Single());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
+        await Expect(page.Locator("#status")).ToHaveTextAsync("live");
+    }
+
+    /// <summary>
+    /// Places an order the risk check sends to an operator whatever the customer's history: 141 gift cards,
+    /// 7050 CAD, reach the very-high-amount rule (6750 CAD) on their own, and gift cards never run out of stock.
+    /// </summary>
+    private static async Task<string> PlaceOrderNeedingApprovalAsync(HttpClient storefront)
+    {
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+        using var body = JsonContent.Create(new
+        {
+            orderId,
+            customerId = "cus-liam",
+            currency = "CAD",
+            lines = new[] { new { sku = "GIFT-CARD", quantity = 141 } },
+            shippingAddress = new { name = "Liam Tremblay", line1 = "290 Bremner Blvd", line2 = "Unit 4", city = "Toronto", region = "ON", postalCode = "M5V 3L9", country = "CA" },
+            paymentMethod = "4242424242424242",
+        });
+        using var place = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = body };
+        place.Headers.Add("Idempotency-Key", orderId);
+        using var placed = await storefront.SendAsync(place);
+        Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
+        return orderId;
+    }
+
+    /// <summary>Polls an order's GET until its answer satisfies <paramref name="condition"/>; the system runs on real time.</summary>
+    private static async Task<JsonElement> WaitForOrderAsync(HttpClient client, string orderId, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var view = await client.GetFromJsonAsync<JsonElement>(new Uri($"/orders/{orderId}", UriKind.Relative));
+            if (condition(view))
+            {
+                return view;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} never reached the expected state; last answer: {view}");
+            await Task.Delay(100);
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="steps"/> on a fresh Chromium page against the gateway, handing it the page's console

@@ -44,6 +44,8 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
 
         var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
         Assert.Equal("completed", done.GetProperty("status").GetProperty("status").GetString());
+        var trackingNumber = awaiting.GetProperty("status").GetProperty("shipment").GetProperty("trackingNumber").GetString();
+        Assert.Equal(trackingNumber, done.GetProperty("status").GetProperty("details").GetProperty("trackingNumber").GetString());
         Assert.Equal("delivered", await ScalarAsync<string>($"SELECT status FROM orders WHERE id = '{orderId}'") is "delivered" or "completed" ? "delivered" : "not delivered");
         Assert.Equal("captured", await ScalarAsync<string>($"SELECT status FROM payments WHERE order_id = '{orderId}'"));
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status <> 'committed'"));
@@ -82,6 +84,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
 
         var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
         Assert.Equal("payment_declined", done.GetProperty("status").GetProperty("status").GetString());
+        Assert.Contains("declined", done.GetProperty("status").GetProperty("details").GetProperty("reason").GetString(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status = 'reserved'"));
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM shipments WHERE order_id = '{orderId}'"));
     }
