@@ -13,6 +13,9 @@ namespace Stateset.Gateway.Events;
 /// </summary>
 public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEventHub> logger) : BackgroundService
 {
+    /// <summary>The listener connection's <c>application_name</c> in PostgreSQL.</summary>
+    public const string ListenerName = "stateset-gateway outbox listener";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ListenerCheckInterval = TimeSpan.FromSeconds(30);
 
@@ -58,7 +61,8 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, ILogger<OutboxEven
             {
                 await using var connection = await database.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => _notifications.Writer.TryWrite(e.Payload);
-                await using (var listen = new NpgsqlCommand("LISTEN outbox", connection))
+                // Named so that whoever looks at pg_stat_activity can tell the listener from the pooled connections.
+                await using (var listen = new NpgsqlCommand($"SET application_name = '{ListenerName}'; LISTEN outbox", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
