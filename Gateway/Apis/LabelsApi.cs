@@ -38,7 +38,7 @@ public static class LabelsApi
         var labels = routes.MapGroup("/labels").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         labels.MapPost("/", PrintAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PrintLabel").WithSummary("Validates both addresses, rate-shops, buys, renders and prints a label.");
-        labels.MapGet("/{shipmentId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy)
+        labels.MapGet("/{shipmentId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<LabelStatus>()
             .WithName("GetLabel").WithSummary("The label run's status: rate, label, tracking number, print job.");
 
         var printJobs = routes.MapGroup("/print-jobs").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);

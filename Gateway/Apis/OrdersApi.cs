@@ -46,7 +46,7 @@ public static class OrdersApi
         var group = routes.MapGroup("/orders").WithTags("Orders").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         group.MapPost("/", PlaceAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PlaceOrder").WithSummary("Starts an order's fulfillment; the same Idempotency-Key and body always answer the same order.");
-        group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy)
+        group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<OrderStatus>()
             .WithName("GetOrder").WithSummary("The order's status: live from its workflow while it runs, from the read model once closed.");
         group.MapApprovalDecisions<OrderFulfillmentWorkflow, OrderStatus>(
             "Order", WorkflowIds.Order, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));

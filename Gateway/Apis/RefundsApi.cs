@@ -21,7 +21,7 @@ public static class RefundsApi
         var group = routes.MapGroup("/refunds").WithTags("Refunds").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("RequestRefund").WithSummary("Starts a refund; refused if it would exceed what was captured minus what was refunded.");
-        group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy)
+        group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<RefundStatus>()
             .WithName("GetRefund").WithSummary("The refund's status.");
         group.MapApprovalDecisions<RefundProcessingWorkflow, RefundStatus>(
             "Refund", WorkflowIds.Refund, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));

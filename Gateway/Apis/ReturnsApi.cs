@@ -36,7 +36,7 @@ public static class ReturnsApi
         var group = routes.MapGroup("/returns").WithTags("Returns").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
         group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("RequestReturn").WithSummary("Starts a return authorization; refused outside the return window.");
-        group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy)
+        group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<ReturnStatus>()
             .WithName("GetReturn").WithSummary("The return's status.");
         group.MapApprovalDecisions<ReturnAuthorizationWorkflow, ReturnStatus>(
             "Return", WorkflowIds.Return, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));

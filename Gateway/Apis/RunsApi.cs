@@ -1,25 +1,10 @@
-using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Stateset.Gateway.Security;
+using Stateset.Gateway.Workflows;
 
 namespace Stateset.Gateway.Apis;
-
-/// <summary>A workflow run as its read-model row shows it.</summary>
-public sealed record RunItem(
-    string WorkflowId,
-    string WorkflowType,
-    string BusinessId,
-    string? CustomerId,
-    string Status,
-    string Stage,
-    decimal? Amount,
-    string? Currency,
-    DateTime StartedAt,
-    DateTime UpdatedAt,
-    DateTime? ClosedAt,
-    JsonElement Details);
 
 /// <summary>Lists and searches workflow runs from <c>workflow_runs</c>, the read model each workflow writes itself.</summary>
 public static class RunsApi
@@ -87,11 +72,9 @@ public static class RunsApi
             """;
         await using var connection = await database.OpenConnectionAsync(ct);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM workflow_runs {Where}", filter, cancellationToken: ct));
-        var rows = await connection.QueryAsync<RunRow>(new CommandDefinition(
+        var items = await RunReadModel.QueryAsync(connection, new CommandDefinition(
             $"""
-            SELECT workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
-                   status AS Status, stage AS Stage, amount AS Amount, currency AS Currency, started_at AS StartedAt,
-                   updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
+            SELECT {RunReadModel.Columns}
             FROM workflow_runs
             {Where}
             ORDER BY started_at DESC, workflow_id
@@ -99,25 +82,6 @@ public static class RunsApi
             """,
             filter,
             cancellationToken: ct));
-        var items = rows.Select(r => r.ToItem()).ToList();
         return TypedResults.Ok(new PagedList<RunItem>(items, pageNumber, size, total));
-    }
-
-    private sealed record RunRow(
-        string WorkflowId,
-        string WorkflowType,
-        string BusinessId,
-        string? CustomerId,
-        string Status,
-        string Stage,
-        decimal? Amount,
-        string? Currency,
-        DateTime StartedAt,
-        DateTime UpdatedAt,
-        DateTime? ClosedAt,
-        string Details)
-    {
-        public RunItem ToItem() => new(
-            WorkflowId, WorkflowType, BusinessId, CustomerId, Status, Stage, Amount, Currency, StartedAt, UpdatedAt, ClosedAt, JsonSerializer.Deserialize<JsonElement>(Details));
     }
 }

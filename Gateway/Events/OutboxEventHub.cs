@@ -14,6 +14,9 @@ namespace Stateset.Gateway.Events;
 /// </summary>
 public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStreamLimits> limits, ILogger<OutboxEventHub> logger) : BackgroundService
 {
+    /// <summary>The listener connection's <c>application_name</c> in PostgreSQL.</summary>
+    public const string ListenerName = "stateset-gateway outbox listener";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ListenerCheckInterval = TimeSpan.FromSeconds(30);
 
@@ -70,7 +73,8 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStre
     }
 
     // Pooled connections are not reset on return (see AddCommerceDatabase): one still listening would collect
-    // every outbox notification for whoever borrows it next. A broken connection is discarded by the pool anyway.
+    // every outbox notification for whoever borrows it next, under the listener's name. A broken connection is
+    // discarded by the pool anyway.
     private static async Task UnlistenAsync(NpgsqlConnection connection)
     {
         if (connection.State != System.Data.ConnectionState.Open)
@@ -80,7 +84,7 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStre
 
         try
         {
-            await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await using var unlisten = new NpgsqlCommand("UNLISTEN *; RESET application_name", connection);
             await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
         }
         catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
@@ -100,7 +104,8 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStre
                 connection.Notification += (_, e) => _notifications.Writer.TryWrite(e.Payload);
                 try
                 {
-                    await using (var listen = new NpgsqlCommand("LISTEN outbox", connection))
+                    // Named so that whoever looks at pg_stat_activity can tell the listener from the pooled connections.
+                    await using (var listen = new NpgsqlCommand($"SET application_name = '{ListenerName}'; LISTEN outbox", connection))
                     {
                         await listen.ExecuteNonQueryAsync(stoppingToken);
                     }

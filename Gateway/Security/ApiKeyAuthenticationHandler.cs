@@ -89,14 +89,8 @@ public sealed class ApiKeyAuthenticationHandler(
             : null;
     }
 
-    private async Task WriteProblemAsync(int status, string title, string detail)
-    {
-        var problems = Context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        Response.StatusCode = status;
-        await problems.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        });
-    }
+    // Written as an endpoint's problem result is: a request that accepts no JSON (a browser's EventSource accepts
+    // text/event-stream only) still gets its 401 or 403, where IProblemDetailsService.WriteAsync would throw.
+    private Task WriteProblemAsync(int status, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title).ExecuteAsync(Context);
 }

@@ -42,12 +42,10 @@ public static class SecurityExtensions
                     context.HttpContext.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
                 }
 
-                var problems = context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>();
-                await problems.WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = context.HttpContext,
-                    ProblemDetails = { Status = StatusCodes.Status429TooManyRequests, Title = "Too many requests", Detail = $"This key may make {permitsPerSecond} requests per second." },
-                });
+                // As an endpoint's problem result, so that a request accepting no JSON (EventSource) still gets its 429.
+                await TypedResults.Problem(
+                    $"This key may make {permitsPerSecond} requests per second.", statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests")
+                    .ExecuteAsync(context.HttpContext);
             };
 
             // Partition by key (the public prefix); unauthenticated callers (signed callbacks) by remote address.

@@ -18,13 +18,8 @@ public sealed record StartedResource(string Id, string WorkflowId, string? RunId
 
 /// <summary>A business process as read: live from its workflow while it runs, from its read-model row once closed.</summary>
 /// <param name="Live">True when <see cref="Status"/> is the workflow's own status query; false when it is the read model.</param>
-/// <param name="Status">The status query's answer, or the read-model row.</param>
+/// <param name="Status">The status query's answer, or the read-model row (a <see cref="RunItem"/>).</param>
 public sealed record ResourceView(string Id, string WorkflowId, bool Live, object Status);
-
-/// <summary>The read-model row of a run (table <c>workflow_runs</c>).</summary>
-public sealed record RunRecord(
-    string WorkflowId, string WorkflowType, string BusinessId, string? CustomerId, string Status, string Stage,
-    decimal? Amount, string? Currency, DateTime StartedAt, DateTime UpdatedAt, DateTime? ClosedAt, string Details);
 
 /// <summary>
 /// What every resource API does with Temporal: start a workflow once per idempotency key, read a resource from
@@ -126,14 +121,9 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         }
 
         await using var connection = await database.OpenConnectionAsync(ct);
-        var record = await connection.QuerySingleOrDefaultAsync<RunRecord>(
-            """
-            SELECT workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
-                   status, stage, amount, currency, started_at AS StartedAt, updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
-            FROM workflow_runs WHERE workflow_id = @workflowId
-            """,
-            new { workflowId });
-        return record is null ? null : new ResourceView(id, workflowId, Live: false, record);
+        var rows = await RunReadModel.QueryAsync(connection, new CommandDefinition(
+            $"SELECT {RunReadModel.Columns} FROM workflow_runs WHERE workflow_id = @workflowId", new { workflowId }, cancellationToken: ct));
+        return rows is [var row] ? new ResourceView(id, workflowId, Live: false, row) : null;
     }
 
     /// <summary>

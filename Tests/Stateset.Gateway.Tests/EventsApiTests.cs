@@ -123,6 +123,55 @@ public sealed class EventsApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Refusals_AskedAsEventSourceAsks_AreTheirOwnStatus_NotAServerError()
+    {
+        // One request per key per second, so the second stream of a key is refused.
+        await using var limited = gateway.Factory.WithWebHostBuilder(web => web
+            .UseSetting("Gateway:RateLimit:PermitsPerSecond", "1")
+            .UseSetting("Gateway:RateLimit:Burst", "1"));
+        var operatorKey = Uri.EscapeDataString(await gateway.CreateKeyAsync("operator"));
+        var clientKey = Uri.EscapeDataString(await gateway.CreateKeyAsync("client"));
+        using var browser = limited.CreateClient();
+
+        // A browser's EventSource accepts text/event-stream only: there is no problem+json it asked for, yet the
+        // answer must still say what was wrong.
+        async Task<HttpResponseMessage> AskAsync(string path)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            return await browser.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        }
+
+        using var noKey = await AskAsync("/events/approvals");
+        using var unknownKey = await AskAsync("/events/approvals?api_key=ss_nosuchkey_0123456789abcdefghijklmnopqrstuvwxyz");
+        using var wrongScope = await AskAsync($"/events/approvals?api_key={clientKey}");
+        var streams = new List<HttpResponseMessage>();
+        try
+        {
+            // The first stream takes the key's one token; a refill can land between two asks, so ask until refused.
+            while (streams.Count < 5 && streams.LastOrDefault()?.StatusCode is null or HttpStatusCode.OK)
+            {
+                streams.Add(await AskAsync($"/events/approvals?api_key={operatorKey}"));
+            }
+
+            Assert.Equal(HttpStatusCode.Unauthorized, noKey.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, unknownKey.StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, wrongScope.StatusCode);
+            Assert.Equal(HttpStatusCode.TooManyRequests, streams[^1].StatusCode);
+            foreach (var refusal in new[] { noKey, unknownKey, wrongScope, streams[^1] })
+            {
+                Assert.Equal("application/problem+json", refusal.Content.Headers.ContentType?.MediaType);
+                var problem = JsonDocument.Parse(await refusal.Content.ReadAsStringAsync()).RootElement;
+                Assert.Equal((int)refusal.StatusCode, problem.GetProperty("status").GetInt32());
+            }
+        }
+        finally
+        {
+            streams.ForEach(stream => stream.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task ApiKeyQueryParameter_WorksOnEventStreamsOnly()
     {
         var operatorKey = await gateway.CreateKeyAsync("operator");

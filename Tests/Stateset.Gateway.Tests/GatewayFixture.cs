@@ -32,6 +32,10 @@ public sealed class GatewayFixture : IAsyncLifetime
             web.UseSetting("TEMPORAL_NAMESPACE", _temporal.Client.Options.Namespace);
             web.UseSetting("Gateway:AdminKey", AdminKey);
         });
+
+        // Started now rather than by the first request: starting is what migrates the empty database, and a test
+        // that writes rows before its first request must not depend on running after one that made a request.
+        _factory.StartServer();
     }
 
     /// <summary>A client that sends the given API key.</summary>

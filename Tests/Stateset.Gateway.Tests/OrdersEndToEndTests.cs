@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Stateset.Activities.Shipping;
@@ -12,6 +13,9 @@ namespace Stateset.Gateway.Tests;
 /// Orders through the real path: HTTP → gateway → Temporal → worker → activities → PostgreSQL and the payment
 /// provider, whose signed settlement webhook comes back through the gateway's callback; carriers report tracking
 /// the same way. Nothing is faked.
+/// Each test orders for a customer of its own: the risk check scores a customer's history (declined payments,
+/// orders in the last day, no fulfilled order yet), so orders shared across tests could reach the approval gate
+/// depending on which tests ran first.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class OrdersEndToEndTests(EndToEndFixture system)
@@ -23,7 +27,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var station = await system.ClientAsync("callback");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
 
-        var placed = await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
+        var placed = await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), idempotencyKey: orderId);
         Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
         Assert.Equal($"/orders/{orderId}", placed.Headers.Location?.ToString());
         var carrier = await PrintLabelAndAwaitShipmentAsync(storefront, station, orderId);
@@ -36,6 +40,8 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
 
         var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
         Assert.Equal("completed", done.GetProperty("status").GetProperty("status").GetString());
+        var trackingNumber = await ScalarAsync<string>($"SELECT tracking_number FROM shipments WHERE id = '{orderId}-1'");
+        Assert.Equal(trackingNumber, done.GetProperty("status").GetProperty("details").GetProperty("trackingNumber").GetString());
         Assert.Equal("delivered", await ScalarAsync<string>($"SELECT status FROM orders WHERE id = '{orderId}'") is "delivered" or "completed" ? "delivered" : "not delivered");
         Assert.Equal("captured", await ScalarAsync<string>($"SELECT status FROM payments WHERE order_id = '{orderId}'"));
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status <> 'committed'"));
@@ -48,7 +54,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var storefront = await system.ClientAsync("client");
         using var station = await system.ClientAsync("callback");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
-        await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), idempotencyKey: orderId);
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), idempotencyKey: orderId);
         var carrier = await PrintLabelAndAwaitShipmentAsync(storefront, station, orderId);
         var trackingNumber = await ScalarAsync<string>($"SELECT tracking_number FROM shipments WHERE id = '{orderId}-1'");
         var body = JsonSerializer.Serialize(new { id = $"evt_{Guid.NewGuid():N}", carrier, trackingNumber, status = "delivered", occurredAt = DateTimeOffset.UtcNow });
@@ -77,11 +83,12 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
     {
         using var storefront = await system.ClientAsync("client");
         var key = Guid.NewGuid().ToString();
-        var body = Order(orderId: null, "4242424242424242");
+        var customerId = await NewCustomerAsync();
+        var body = Order(orderId: null, customerId, "4242424242424242");
 
         var first = await PostAsync(storefront, "/orders", body, key);
         var second = await PostAsync(storefront, "/orders", body, key);
-        var changed = await PostAsync(storefront, "/orders", Order(orderId: null, "4000000000000002"), key);
+        var changed = await PostAsync(storefront, "/orders", Order(orderId: null, customerId, "4000000000000002"), key);
 
         var a = await first.Content.ReadFromJsonAsync<JsonElement>();
         var b = await second.Content.ReadFromJsonAsync<JsonElement>();
@@ -100,10 +107,11 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var storefront = await system.ClientAsync("client");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
 
-        await PostAsync(storefront, "/orders", Order(orderId, "4000000000000002"), orderId);
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4000000000000002"), orderId);
 
         var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
         Assert.Equal("payment_declined", done.GetProperty("status").GetProperty("status").GetString());
+        Assert.Contains("declined", done.GetProperty("status").GetProperty("details").GetProperty("reason").GetString(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM inventory_reservations WHERE order_id = '{orderId}' AND status = 'reserved'"));
         Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM shipments WHERE order_id = '{orderId}'"));
     }
@@ -114,7 +122,7 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         using var storefront = await system.ClientAsync("client");
         using var operatorClient = await system.ClientAsync("operator");
         var orderId = $"o-{Guid.NewGuid():N}"[..14];
-        await PostAsync(storefront, "/orders", Order(orderId, "4242424242424242"), orderId);
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), orderId);
         await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() is "printing label" or "awaiting shipment");
 
         var forbidden = await PostAsync(storefront, $"/orders/{orderId}/approve", new { reason = "looks fine" });
@@ -145,10 +153,10 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
 
-    private static object Order(string? orderId, string card) => new
+    private static object Order(string? orderId, string customerId, string card) => new
     {
         orderId,
-        customerId = "cus-ava",
+        customerId,
         currency = "USD",
         lines = new[] { new { sku = "HEADLAMP-400", quantity = 1 } },
         shippingAddress = new { name = "Ava Martin", line1 = "1600 Amphitheatre Pkwy", city = "Mountain View", region = "CA", postalCode = "94043", country = "US" },
@@ -164,6 +172,25 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
         Assert.Equal(HttpStatusCode.Accepted, ack.StatusCode);
         var awaiting = await WaitForAsync(storefront, $"/orders/{orderId}", s => s.GetProperty("status").GetProperty("stage").GetString() == "awaiting shipment");
         return awaiting.GetProperty("status").GetProperty("shipment").GetProperty("carrier").GetString()!;
+    }
+
+    /// <summary>
+    /// A new customer with the seeded Ava Martin's name and addresses but no history: its first order scores only
+    /// the first-order rule's 15 risk points, far below the approval threshold of 50.
+    /// </summary>
+    private async Task<string> NewCustomerAsync()
+    {
+        var customerId = $"cus-{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(system.ConnectionString);
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO customers (id, email, name, phone)
+            SELECT @customerId, @customerId || '@example.com', name, phone FROM customers WHERE id = 'cus-ava';
+            INSERT INTO customer_addresses (customer_id, kind, is_default, name, line1, line2, city, region, postal_code, country, phone)
+            SELECT @customerId, kind, is_default, name, line1, line2, city, region, postal_code, country, phone FROM customer_addresses WHERE customer_id = 'cus-ava';
+            """,
+            new { customerId });
+        return customerId;
     }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string path, object body, string? idempotencyKey = null)

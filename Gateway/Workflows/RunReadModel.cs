@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Dapper;
+using Npgsql;
+
+namespace Stateset.Gateway.Workflows;
+
+/// <summary>A workflow run as its read-model row (table <c>workflow_runs</c>, written by the workflow itself) shows it.</summary>
+/// <param name="Details">
+/// Small facts the run recorded for lists, such as its tracking number or why it failed: a JSON object of strings.
+/// </param>
+public sealed record RunItem(
+    string WorkflowId,
+    string WorkflowType,
+    string BusinessId,
+    string? CustomerId,
+    string Status,
+    string Stage,
+    decimal? Amount,
+    string? Currency,
+    DateTime StartedAt,
+    DateTime UpdatedAt,
+    DateTime? ClosedAt,
+    IReadOnlyDictionary<string, string> Details);
+
+/// <summary>Reads <c>workflow_runs</c> rows as <see cref="RunItem"/>s, for the runs list and for closed runs' GETs alike.</summary>
+internal static class RunReadModel
+{
+    /// <summary>The select list a query passed to <see cref="QueryAsync"/> must use.</summary>
+    public const string Columns =
+        """
+        workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
+        status AS Status, stage AS Stage, amount AS Amount, currency AS Currency, started_at AS StartedAt,
+        updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
+        """;
+
+    /// <summary>Runs a query that selects <see cref="Columns"/>.</summary>
+    public static async Task<List<RunItem>> QueryAsync(NpgsqlConnection connection, CommandDefinition query) =>
+        (await connection.QueryAsync<Row>(query)).Select(row => row.ToItem()).ToList();
+
+    // Dapper receives jsonb as text; handing that text on would answer a string inside the JSON. The workflows
+    // write string-valued facts only (IReadModelActivities' WorkflowRunUpdate.Details), so that is the type here.
+    private sealed record Row(
+        string WorkflowId,
+        string WorkflowType,
+        string BusinessId,
+        string? CustomerId,
+        string Status,
+        string Stage,
+        decimal? Amount,
+        string? Currency,
+        DateTime StartedAt,
+        DateTime UpdatedAt,
+        DateTime? ClosedAt,
+        string Details)
+    {
+        public RunItem ToItem() => new(
+            WorkflowId,
+            WorkflowType,
+            BusinessId,
+            CustomerId,
+            Status,
+            Stage,
+            Amount,
+            Currency,
+            StartedAt,
+            UpdatedAt,
+            ClosedAt,
+            JsonSerializer.Deserialize<Dictionary<string, string>>(Details) ?? []);
+    }
+}
