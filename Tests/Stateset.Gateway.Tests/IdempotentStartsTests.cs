@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dapper;
 using Npgsql;
 
 namespace Stateset.Gateway.Tests;
@@ -57,8 +58,9 @@ public sealed class IdempotentStartsTests(GatewayFixture gateway)
             Assert.Equal(5, byKind[kind].Count(r => r.StatusCode == HttpStatusCode.Conflict));
         }
 
-        Assert.Equal(1 + 1 + 1 + 20, await CountAsync($"SELECT count(*) FROM idempotent_starts WHERE idempotency_key LIKE '%{run}%'"));
-        Assert.Equal(1 + 1 + 1 + 20, await CountWorkflowsAsync(run));
+        var claimed = await ClaimedWorkflowsAsync(run);
+        Assert.Equal(1 + 1 + 1 + 20, claimed.Count);
+        Assert.Equal(1 + 1 + 1 + 20, await CountStartedAsync(claimed));
         foreach (var response in answers)
         {
             response.Response.Dispose();
@@ -106,29 +108,15 @@ public sealed class IdempotentStartsTests(GatewayFixture gateway)
         return gateway.CreateClient((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
     }
 
-    private async Task<long> CountAsync(string sql)
+    private async Task<List<string>> ClaimedWorkflowsAsync(string run)
     {
         await using var connection = new NpgsqlConnection(gateway.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        return [.. await connection.QueryAsync<string>("SELECT workflow_id FROM idempotent_starts WHERE idempotency_key LIKE @pattern", new { pattern = $"%{run}%" })];
     }
 
     // Every claim's workflow exists in Temporal (one per id: Temporal itself refuses a second with the same id).
-    private async Task<int> CountWorkflowsAsync(string run)
+    private async Task<int> CountStartedAsync(List<string> workflowIds)
     {
-        await using var connection = new NpgsqlConnection(gateway.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT workflow_id FROM idempotent_starts WHERE idempotency_key LIKE '%{run}%'", connection);
-        var workflowIds = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                workflowIds.Add(reader.GetString(0));
-            }
-        }
-
         foreach (var workflowId in workflowIds)
         {
             await gateway.Temporal.Client.GetWorkflowHandle(workflowId).DescribeAsync();
