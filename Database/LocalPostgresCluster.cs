@@ -96,6 +96,15 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the server and keeps its data, as an outage would (fast shutdown: open sessions are ended);
+    /// <see cref="StartServerAsync"/> brings it back on the same port. For tests of how the product rides out an outage.
+    /// </summary>
+    public async Task StopServerAsync(CancellationToken ct = default)
+    {
+        await _binaries.RunAsync("pg_ctl", ["stop", "-D", _dataDirectory, "-m", "fast", "-w", "-t", "30"], ct);
+    }
+
     private static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -146,7 +155,9 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         await File.AppendAllLinesAsync(Path.Combine(_dataDirectory, "postgresql.conf"), settings, ct);
     }
 
-    private async Task StartServerAsync(CancellationToken ct)
+    /// <summary>Starts the server on its port (stopping first a server a killed previous owner left running).</summary>
+    /// <exception cref="PostgresUnavailableException">The server did not start.</exception>
+    public async Task StartServerAsync(CancellationToken ct = default)
     {
         // A kept cluster whose previous owner was killed may still be running: stop it so we own this one.
         if (await _binaries.TryRunAsync("pg_ctl", ["status", "-D", _dataDirectory], ct) == 0)

@@ -29,7 +29,9 @@ public static class GatewayComposition
         builder.Services.AddCommerceActivities(builder.Configuration);
         builder.Services.AddTrackingWebhooks(builder.Configuration);
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddSingleton<ReferenceChecks>();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<IdempotentStarts>();
         builder.Services.AddHostedService(services => services.GetRequiredService<IdempotentStarts>());
@@ -57,6 +59,9 @@ public static class GatewayComposition
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+
+        // Before authentication: an API key, like any other text, is checked for control characters before it is looked up.
+        app.UseMiddleware<RequestInputGuard>();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

@@ -52,6 +52,12 @@ public sealed class PaymentWebhookProcessor(
     {
         ArgumentNullException.ThrowIfNull(body);
         var check = WebhookSignature.Verify(options.Value.WebhookSecret, body, signature, time.GetUtcNow(), options.Value.WebhookTolerance);
+        if (check == WebhookSignatureCheck.Malformed)
+        {
+            // Unreadable rather than wrong (no t or v1, a timestamp past year 9999): the sender must fix the request.
+            return new(PaymentWebhookOutcome.Malformed, $"The {SignatureHeader} header is not t=<unix seconds>,v1=<hex HMAC>.");
+        }
+
         if (check != WebhookSignatureCheck.Valid)
         {
             return new(PaymentWebhookOutcome.Unauthenticated, $"Signature {check.ToString().ToLowerInvariant()}.");
@@ -72,6 +78,34 @@ public sealed class PaymentWebhookProcessor(
             return new(PaymentWebhookOutcome.Malformed, "The event has no id or type.");
         }
 
+        // The object of an event we act on is read before anything is stored, so a signed but unreadable event is
+        // refused whole instead of half-recorded.
+        var kind = webhook.Type switch
+        {
+            "payment_intent.authorized" or "payment_intent.declined" => "payment intent",
+            "refund.succeeded" or "refund.failed" => "refund",
+            _ => null,
+        };
+        PspPaymentIntent? intent = null;
+        PspRefund? refund = null;
+        if (kind is not null)
+        {
+            if (webhook.Data is not { Object.ValueKind: JsonValueKind.Object })
+            {
+                return new(PaymentWebhookOutcome.Malformed, $"A {webhook.Type} event needs data.object, the {kind}.");
+            }
+
+            try
+            {
+                intent = kind == "refund" ? null : webhook.Data.Object.Deserialize<PspPaymentIntent>(PspWire.Json);
+                refund = kind == "refund" ? webhook.Data.Object.Deserialize<PspRefund>(PspWire.Json) : null;
+            }
+            catch (JsonException e)
+            {
+                return new(PaymentWebhookOutcome.Malformed, $"data.object is not a readable {kind}: {e.Message}");
+            }
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var firstDelivery = await connection.ExecuteAsync(new CommandDefinition(
             """
@@ -83,8 +117,8 @@ public sealed class PaymentWebhookProcessor(
 
         bool? applied = webhook.Type switch
         {
-            "payment_intent.authorized" or "payment_intent.declined" => await SettlePaymentAsync(connection, webhook, ct),
-            "refund.succeeded" or "refund.failed" => await SettleRefundAsync(connection, webhook, ct),
+            "payment_intent.authorized" or "payment_intent.declined" => await SettlePaymentAsync(connection, webhook, intent!, ct),
+            "refund.succeeded" or "refund.failed" => await SettleRefundAsync(connection, webhook, refund!, ct),
             _ => null,
         };
         return applied switch
@@ -96,10 +130,9 @@ public sealed class PaymentWebhookProcessor(
         };
     }
 
-    private async Task<bool> SettlePaymentAsync(NpgsqlConnection connection, PspEvent webhook, CancellationToken ct)
+    private async Task<bool> SettlePaymentAsync(NpgsqlConnection connection, PspEvent webhook, PspPaymentIntent intent, CancellationToken ct)
     {
-        var intent = webhook.Data.Object.Deserialize<PspPaymentIntent>(PspWire.Json);
-        if (intent?.Metadata.GetValueOrDefault("payment_id") is not { } paymentId)
+        if (intent.Metadata?.GetValueOrDefault("payment_id") is not { } paymentId)
         {
             return false;
         }
@@ -159,10 +192,9 @@ public sealed class PaymentWebhookProcessor(
         return true;
     }
 
-    private async Task<bool> SettleRefundAsync(NpgsqlConnection connection, PspEvent webhook, CancellationToken ct)
+    private async Task<bool> SettleRefundAsync(NpgsqlConnection connection, PspEvent webhook, PspRefund refund, CancellationToken ct)
     {
-        var refund = webhook.Data.Object.Deserialize<PspRefund>(PspWire.Json);
-        if (refund?.Metadata.GetValueOrDefault("refund_id") is not { } refundId)
+        if (refund.Metadata?.GetValueOrDefault("refund_id") is not { } refundId)
         {
             return false;
         }

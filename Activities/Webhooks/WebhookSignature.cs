@@ -62,7 +62,8 @@ public static class WebhookSignature
             var (key, value) = (part[..separator], part[(separator + 1)..]);
             if (key == "t")
             {
-                if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+                // Past year 9999 no instant exists to compare with; such a header was never made by a real sender.
+                if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
                 {
                     return WebhookSignatureCheck.Malformed;
                 }

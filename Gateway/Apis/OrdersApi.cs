@@ -50,13 +50,13 @@ public static class OrdersApi
             .WithName("GetOrder").WithSummary("The order's status: live from its workflow while it runs, from the read model once closed.");
         group.MapApprovalDecisions<OrderFulfillmentWorkflow, OrderStatus>(
             "Order", WorkflowIds.Order, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
-        group.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(ApiScopes.Client)
+        group.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(ApiScopes.CancelPolicy)
             .WithName("CancelOrder").WithSummary("Cancels an order that has not shipped; compensations run in reverse.");
         return group;
     }
 
     private static async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> PlaceAsync(
-        PlaceOrderRequest request, HttpContext http, WorkflowGateway workflows)
+        PlaceOrderRequest request, HttpContext http, WorkflowGateway workflows, ReferenceChecks references)
     {
         var check = new RequestValidator()
             .Id("orderId", request.OrderId, required: false)
@@ -82,6 +82,12 @@ public static class OrdersApi
             {
                 check.Add("lines", "must name each SKU once.");
             }
+        }
+
+        if (check.IsValid)
+        {
+            await references.CheckOrderAsync(
+                check, request.CustomerId!, request.Currency!, request.Lines!.Select((l, i) => ($"lines[{i}].sku", l!.Sku!)).ToList(), http.RequestAborted);
         }
 
         if (!check.IsValid)

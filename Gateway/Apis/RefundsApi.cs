@@ -29,7 +29,7 @@ public static class RefundsApi
     }
 
     private static async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> RequestAsync(
-        RequestRefundRequest request, HttpContext http, ClaimsPrincipal user, WorkflowGateway workflows)
+        RequestRefundRequest request, HttpContext http, ClaimsPrincipal user, WorkflowGateway workflows, ReferenceChecks references)
     {
         var check = new RequestValidator()
             .Id("refundId", request.RefundId, required: false)
@@ -38,6 +38,11 @@ public static class RefundsApi
             .Money("amount", request.Amount)
             .Currency("currency", request.Currency)
             .Text("reason", request.Reason, 500);
+        if (check.IsValid)
+        {
+            await references.CheckOrderExistsAsync(check, "orderId", request.OrderId!, http.RequestAborted);
+        }
+
         if (!check.IsValid)
         {
             return TypedResults.ValidationProblem(check.Errors);

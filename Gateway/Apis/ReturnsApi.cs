@@ -48,7 +48,7 @@ public static class ReturnsApi
     }
 
     private static async Task<Results<Accepted<StartedResource>, ValidationProblem, ProblemHttpResult>> RequestAsync(
-        RequestReturnRequest request, HttpContext http, WorkflowGateway workflows)
+        RequestReturnRequest request, HttpContext http, WorkflowGateway workflows, ReferenceChecks references)
     {
         var check = new RequestValidator()
             .Id("returnId", request.ReturnId, required: false)
@@ -68,6 +68,11 @@ public static class ReturnsApi
                     .OneOf($"lines[{i}].condition", request.Lines[i]?.Condition, Conditions, required: false)
                     .Text($"lines[{i}].reason", request.Lines[i]?.Reason, 200, required: false);
             }
+        }
+
+        if (check.IsValid)
+        {
+            await references.CheckOrderExistsAsync(check, "orderId", request.OrderId!, http.RequestAborted);
         }
 
         if (!check.IsValid)

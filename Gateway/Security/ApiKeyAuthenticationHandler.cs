@@ -1,8 +1,10 @@
+using System.Runtime.ExceptionServices;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Stateset.Gateway.Validation;
 
 namespace Stateset.Gateway.Security;
 
@@ -60,11 +62,21 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 
     /// <inheritdoc />
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        WriteProblemAsync(
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        // The base handler turns a failed key lookup into "not authenticated"; when the lookup failed because
+        // PostgreSQL is out of reach, the key may be fine, so the failure goes to the gateway's exception handler (503).
+        var outcome = await HandleAuthenticateOnceSafeAsync();
+        if (DatabaseUnavailableExceptionHandler.IsUnavailable(outcome.Failure))
+        {
+            ExceptionDispatchInfo.Throw(outcome.Failure!);
+        }
+
+        await WriteProblemAsync(
             StatusCodes.Status401Unauthorized,
             "Authentication required",
             "Send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.");
+    }
 
     /// <inheritdoc />
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

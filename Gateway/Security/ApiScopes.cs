@@ -27,6 +27,11 @@ public static class ApiScopes
     /// </summary>
     public const string ReadPolicy = "read";
 
+    /// <summary>
+    /// The policy of cancelling an order: the client that placed it, or an operator deciding for the customer.
+    /// </summary>
+    public const string CancelPolicy = "cancel";
+
     /// <summary>The claim type that carries a key's scopes.</summary>
     public const string ClaimType = "scope";
 }

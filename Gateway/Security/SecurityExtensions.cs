@@ -27,6 +27,7 @@ public static class SecurityExtensions
             }
 
             options.AddPolicy(ApiScopes.ReadPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Client, ApiScopes.Operator));
+            options.AddPolicy(ApiScopes.CancelPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Client, ApiScopes.Operator));
         });
 
         var limits = builder.Configuration.GetSection("Gateway:RateLimit");

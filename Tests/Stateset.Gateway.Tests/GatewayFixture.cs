@@ -18,6 +18,9 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = string.Empty;
 
+    /// <summary>Gets the PostgreSQL cluster the gateway uses, which a test may stop and start to simulate an outage.</summary>
+    public PostgresFixture Postgres => _postgres;
+
     public TemporalTestEnvironment Temporal => _temporal ?? throw new InvalidOperationException("not started");
 
     public async Task InitializeAsync()

@@ -34,6 +34,12 @@ public sealed class PostgresFixture : IAsyncLifetime
     /// <summary>Creates a database with the current schema applied and returns its connection string.</summary>
     public Task<string> CreateMigratedDatabaseAsync() => CreateDatabaseAsync(TemplateName);
 
+    /// <summary>Stops the cluster, as a database outage would, keeping every database for <see cref="StartAsync"/>.</summary>
+    public Task StopAsync() => Cluster.StopServerAsync();
+
+    /// <summary>Starts the cluster again after <see cref="StopAsync"/>, on the same port with the same data.</summary>
+    public Task StartAsync() => Cluster.StartServerAsync();
+
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
