@@ -58,6 +58,16 @@ public sealed class WebhookSignatureTests
         Assert.Equal(expected, WebhookSignature.Verify("whsec_a", Body, header, Now, WebhookSignature.DefaultTolerance));
 
     [Fact]
+    public void Verify_CorrectlySignedTimestampPastYear9999_IsMalformed_NotAnException()
+    {
+        // The HMAC matches, so only the timestamp can refuse it; no DateTimeOffset holds 253402300800.
+        const long Seconds = 253402300800;
+        var mac = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData("whsec_a"u8, System.Text.Encoding.UTF8.GetBytes($"{Seconds}.{Body}")));
+
+        Assert.Equal(WebhookSignatureCheck.Malformed, WebhookSignature.Verify("whsec_a", Body, $"t={Seconds},v1={mac}", Now, WebhookSignature.DefaultTolerance));
+    }
+
+    [Fact]
     public void Verify_RotatedSecretWithTwoSignatures_AcceptsEither()
     {
         var newer = WebhookSignature.Create("whsec_new", Body, Now);
