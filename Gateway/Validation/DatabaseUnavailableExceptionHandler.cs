@@ -46,8 +46,9 @@ public sealed class DatabaseUnavailableExceptionHandler(ILogger<DatabaseUnavaila
             || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow
                 or PostgresErrorCodes.TooManyConnections,
 
-        // Raised by Npgsql itself, never by the server: failing to connect, a broken connection, a timeout.
-        NpgsqlException => true,
+        // Raised by Npgsql itself, not by the server: failing to connect, a broken connection, a timeout, an exhausted
+        // pool (Npgsql marks these transient; a misuse of a connection is not, and stays a 500).
+        NpgsqlException npgsql => npgsql.IsTransient || IsUnavailable(npgsql.InnerException),
         AggregateException aggregate => aggregate.InnerExceptions.Any(IsUnavailable),
         _ => IsUnavailable(exception.InnerException),
     };
