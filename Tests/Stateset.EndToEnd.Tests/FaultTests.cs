@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using Stateset.Testing.EndToEnd;
 using Temporalio.Api.Enums.V1;
 using Xunit.Abstractions;
@@ -46,13 +47,22 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
         };
 
         // The table: every (workflow, activity) pair the scenarios reach when nothing fails, each with the first
-        // scenario that reaches it.
+        // scenario that reaches it. A scenario that gets stuck without faults is a failure of its own, and the pairs
+        // it reached before it stuck still make cases.
+        var failures = new ConcurrentBag<string>();
         var observed = await Task.WhenAll(scenarios.Select(async scenario =>
         {
             var token = NewId("fo");
             System.Faults.Observe(token);
-            var path = await scenario.Drive(token);
-            await WaitForWorkflowToCloseAsync(path);
+            try
+            {
+                await WaitForWorkflowToCloseAsync(await scenario.Drive(token));
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                failures.Add($"{scenario.Name} without any fault ({token}): {Short(e.Message)}");
+            }
+
             return (scenario, Calls: System.Faults.Observed(token));
         }));
         var table = observed
@@ -61,12 +71,18 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
             .Select(g => (WorkflowType: g.Key.Split('/')[0], Activity: g.Key.Split('/')[1], Scenario: g.First().scenario))
             .ToList();
         var reached = table.Select(c => c.Activity).ToHashSet(StringComparer.Ordinal);
-        var forgotten = System.RegisteredActivities.Where(a => !reached.Contains(a)).ToList();
-        Assert.True(forgotten.Count == 0, $"No scenario reaches these registered activities; add one that does: {string.Join(", ", forgotten)}");
-        Assert.Equal(System.RegisteredWorkflows.Count, table.Select(c => c.WorkflowType).Distinct().Count());
+        foreach (var forgotten in System.RegisteredActivities.Where(a => !reached.Contains(a)))
+        {
+            failures.Add($"no scenario reaches the registered activity {forgotten}: add one that does");
+        }
+
+        foreach (var forgotten in System.RegisteredWorkflows.Where(w => !table.Any(c => c.WorkflowType == w)))
+        {
+            failures.Add($"no scenario runs the registered workflow {forgotten}: add one that does");
+        }
+
         output.WriteLine($"{table.Count} (workflow, activity) cases from {scenarios.Length} scenarios");
 
-        var failures = new ConcurrentBag<string>();
         using var slots = new SemaphoreSlim(ConcurrentCases);
         await Task.WhenAll(table.Select(async c =>
         {
@@ -106,7 +122,7 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
                 }
                 catch (Exception e) when (e is TimeoutException or InvalidOperationException or HttpRequestException)
                 {
-                    failures.Add($"{what}: {e.Message}");
+                    failures.Add($"{what}: {Short(e.Message)}");
                 }
             }
             finally
@@ -120,7 +136,7 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
             output.WriteLine(failure);
         }
 
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {table.Count} faults left a run unclosed or unexplained:\n{string.Join("\n", failures.Order(StringComparer.Ordinal))}");
+        Assert.True(failures.IsEmpty, $"{failures.Count} failures over {table.Count} fault cases:\n{string.Join("\n", failures.Order(StringComparer.Ordinal))}");
     }
 
     [Fact]
@@ -150,6 +166,8 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
         Assert.Equal("completed", StatusOf(await WaitClosedAsync($"/orders/{orderId}")));
     }
 
+    private static string Short(string message) => message.Length <= 300 ? message : message[..300] + "…";
+
     private async Task<string> OrderAsync(string token, string card, bool risky)
     {
         var sku = await NewSkuAsync(price: risky ? 5200m : 60m);
@@ -160,7 +178,7 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
     private async Task<string> OrderDeliveredAsync(string token)
     {
         var workflowId = await OrderAsync(token, GoodCard, risky: false);
-        if (await PrintIfWaitingAsync(token) && await ReachesAsync($"/orders/{token}", "awaiting shipment"))
+        if (await PrintIfWaitingAsync(token) && await ReachesAsync($"/orders/{token}", workflowId, "awaiting shipment"))
         {
             await ScanIfLiveAsync($"{token}-1", "in_transit");
             await ScanIfLiveAsync($"{token}-1", "delivered");
@@ -172,7 +190,7 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
     private async Task<string> OrderRejectedAsync(string token)
     {
         var workflowId = await OrderAsync(token, GoodCard, risky: true);
-        if (await ReachesAsync($"/orders/{token}", "awaiting approval"))
+        if (await AwaitsOperatorAsync($"/orders/{token}", workflowId))
         {
             using var rejected = await PostAsync(Operator, $"/orders/{token}/reject", new { reason = "fault table" });
         }
@@ -200,7 +218,7 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
         var orderId = await DeliveredOrderAsync(customer, await NewSkuAsync(price: 300m));
         using var started = await PostAsync(
             Storefront, "/refunds", new { refundId = token, orderId, customerId = customer, amount = 150m, currency = "USD", reason = "fault table" }, token);
-        if (await ReachesAsync($"/refunds/{token}", "awaiting approval"))
+        if (await AwaitsOperatorAsync($"/refunds/{token}", $"refund-{token}"))
         {
             using var approved = await PostAsync(Operator, $"/refunds/{token}/approve", new { reason = "fault table" });
         }
@@ -216,17 +234,17 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
         var path = $"/returns/{token}";
         using var requested = await PostAsync(
             Storefront, "/returns", new { returnId = token, orderId, customerId = customer, lines = new[] { new { sku, quantity = 1, condition = "new" } } }, token);
-        if (await ReachesAsync(path, "awaiting approval"))
+        if (await AwaitsOperatorAsync(path, $"rma-{token}"))
         {
             using var approved = await PostAsync(Operator, $"/returns/{token}/approve", new { reason = "fault table" });
         }
 
-        if (await ReachesAsync(path, "awaiting receipt"))
+        if (await ReachesAsync(path, $"rma-{token}", "awaiting receipt"))
         {
             using var received = await PostAsync(Warehouse, $"/returns/{token}/received", new { note = "fault table" });
         }
 
-        if (await ReachesAsync(path, "awaiting inspection"))
+        if (await ReachesAsync(path, $"rma-{token}", "awaiting inspection"))
         {
             using var inspected = await PostAsync(Warehouse, $"/returns/{token}/inspected", new { lines = new[] { new { sku, condition = "new" } } });
         }
@@ -234,30 +252,69 @@ public sealed class FaultTests(StatesetSystem system, ITestOutputHelper output) 
         return $"rma-{token}";
     }
 
-    /// <summary>Waits until the resource reaches the stage (true) or closes before it does (false).</summary>
-    private async Task<bool> ReachesAsync(string path, string stage)
+    /// <summary>
+    /// Waits until the resource's live view meets the condition; null when the resource closes first, or when
+    /// <paramref name="workflowId"/> closes while the resource has no view at all (a run that failed before it
+    /// wrote its read-model row, a child that never started).
+    /// </summary>
+    private async Task<JsonElement?> UntilAsync(string path, string workflowId, Func<JsonElement, bool> condition)
     {
-        var view = await WaitForAsync(path, v => IsClosed(v) || StageOf(v) == stage);
-        return !IsClosed(view);
+        var handle = System.Temporal.Client.GetWorkflowHandle(workflowId);
+        var deadline = DateTime.UtcNow + Patience;
+        var last = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await Storefront.GetAsync(new Uri(path, UriKind.Relative));
+            last = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var view = JsonDocument.Parse(last).RootElement.Clone();
+                if (IsClosed(view))
+                {
+                    return null;
+                }
+
+                if (condition(view))
+                {
+                    return view;
+                }
+            }
+            else if ((await handle.DescribeAsync()).Status != WorkflowExecutionStatus.Running)
+            {
+                return null;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{path} never reached the expected state; last answer: {last}");
     }
+
+    private async Task<bool> ReachesAsync(string path, string workflowId, string stage) =>
+        await UntilAsync(path, workflowId, v => StageOf(v) == stage) is not null;
+
+    /// <summary>Waits until the run waits for an operator's decision (true) or closes first (false).</summary>
+    private async Task<bool> AwaitsOperatorAsync(string path, string workflowId) =>
+        await UntilAsync(path, workflowId, v => v.GetProperty("status").TryGetProperty("pendingApproval", out var pending) && pending.ValueKind == JsonValueKind.Object) is not null;
 
     private async Task<(string Id, string StationId)?> LabelWaitsForStationAsync(string orderId)
     {
-        // Until the label run exists the order's own view tells whether it ever will.
-        var order = await WaitForAsync($"/orders/{orderId}", v => IsClosed(v) || StageOf(v) == "printing label");
-        if (IsClosed(order))
+        var workflowId = $"order-{orderId}";
+        if (!await ReachesAsync($"/orders/{orderId}", workflowId, "printing label"))
         {
             return null;
         }
 
-        var label = await WaitForAsync($"/labels/{orderId}-1", v => IsClosed(v) || StageOf(v) == "waiting for print station");
-        if (IsClosed(label))
+        // The stage is published before the print job is queued: the job is what the station acknowledges.
+        var label = await UntilAsync(
+            $"/labels/{orderId}-1", workflowId, v => v.GetProperty("status").TryGetProperty("printJob", out var job) && job.ValueKind == JsonValueKind.Object);
+        if (label is not { } view)
         {
             return null;
         }
 
-        var job = label.GetProperty("status").GetProperty("printJob");
-        return (job.GetProperty("id").GetString()!, job.GetProperty("stationId").GetString()!);
+        var printJob = view.GetProperty("status").GetProperty("printJob");
+        return (printJob.GetProperty("id").GetString()!, printJob.GetProperty("stationId").GetString()!);
     }
 
     private async Task<bool> PrintIfWaitingAsync(string orderId)

@@ -51,7 +51,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
     {
         var sku = await NewSkuAsync(price: RiskyPrice);
         var orderId = await PlaceOrderAsync(await NewCustomerAsync(), sku);
-        await WaitForStageAsync($"/orders/{orderId}", "awaiting approval");
+        await WaitForApprovalAsync($"/orders/{orderId}");
 
         using var rejected = await PostAsync(Operator, $"/orders/{orderId}/reject", new { reason = "card testing pattern" });
         var done = await WaitClosedAsync($"/orders/{orderId}");
@@ -70,7 +70,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
     {
         var sku = await NewSkuAsync(price: RiskyPrice);
         var orderId = await PlaceOrderAsync(await NewCustomerAsync(), sku);
-        var waiting = await WaitForStageAsync($"/orders/{orderId}", "awaiting approval");
+        var waiting = await WaitForApprovalAsync($"/orders/{orderId}");
         Assert.Contains("risk score", waiting.GetProperty("status").GetProperty("pendingApproval").GetProperty("reason").GetString(), StringComparison.Ordinal);
 
         using var approved = await PostAsync(Operator, $"/orders/{orderId}/approve", new { reason = "known customer" });
@@ -89,7 +89,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
     {
         var sku = await NewSkuAsync(price: RiskyPrice);
         var orderId = await PlaceOrderAsync(await NewCustomerAsync(), sku);
-        await WaitForStageAsync($"/orders/{orderId}", "awaiting approval");
+        await WaitForApprovalAsync($"/orders/{orderId}");
 
         using var cancelled = await PostAsync(Storefront, $"/orders/{orderId}/cancel", new { reason = "ordered the wrong size" });
         var done = await WaitClosedAsync($"/orders/{orderId}");
@@ -107,7 +107,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
     {
         var sku = await NewSkuAsync(price: RiskyPrice);
         var orderId = await PlaceOrderAsync(await NewCustomerAsync(), sku);
-        await WaitForStageAsync($"/orders/{orderId}", "awaiting approval");
+        await WaitForApprovalAsync($"/orders/{orderId}");
 
         // The README lists cancel among the operator's decisions.
         using var cancelled = await PostAsync(Operator, $"/orders/{orderId}/cancel", new { reason = "customer phoned" });
@@ -178,7 +178,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
 
         Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.StatusCode));
         var ids = answers.Select(a => a.Body.GetProperty("id").GetString()).Distinct().ToList();
-        var orderId = Assert.Single(ids)!;
+        var orderId = Own(Assert.Single(ids)!);
         Assert.Single(answers.Select(a => a.Body.GetProperty("runId").GetString()).Distinct());
         await PrintLabelAsync(orderId);
         Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM orders WHERE customer_id = (SELECT customer_id FROM orders WHERE id = @orderId)", new { orderId }));
@@ -195,7 +195,7 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
         var customer = await NewCustomerAsync();
         var key = Guid.NewGuid().ToString();
         using var first = await PostAsync(Storefront, "/orders", OrderBody(orderId: null, customer, sku), key);
-        var orderId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var orderId = Own((await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
 
         using var changed = await PostAsync(Storefront, "/orders", OrderBody(orderId: null, customer, sku, quantity: 3), key);
 

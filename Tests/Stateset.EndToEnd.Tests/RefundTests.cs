@@ -52,7 +52,7 @@ public sealed class RefundTests(StatesetSystem system) : EndToEndTest(system)
         var refundId = NewId("r");
 
         using var started = await PostAsync(Storefront, "/refunds", RefundBody(refundId, orderId, customer, 150m), refundId);
-        var waiting = await WaitForStageAsync($"/refunds/{refundId}", "awaiting approval");
+        var waiting = await WaitForApprovalAsync($"/refunds/{refundId}");
 
         Assert.Contains("exceeds the automatic limit", waiting.GetProperty("status").GetProperty("pendingApproval").GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM refunds WHERE id = @refundId", new { refundId }));

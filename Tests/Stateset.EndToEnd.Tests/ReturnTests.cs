@@ -20,7 +20,7 @@ public sealed class ReturnTests(StatesetSystem system) : EndToEndTest(system)
         // 200 is above the automatic limit of 150: an operator decides.
         using var requested = await PostAsync(Storefront, "/returns", ReturnBody(returnId, orderId, customer, sku, 1, "new"), returnId);
         Assert.Equal(HttpStatusCode.Accepted, requested.StatusCode);
-        await WaitForStageAsync($"/returns/{returnId}", "awaiting approval");
+        await WaitForApprovalAsync($"/returns/{returnId}");
         using var approved = await PostAsync(Operator, $"/returns/{returnId}/approve", new { reason = "within policy" });
         Assert.Equal(HttpStatusCode.Accepted, approved.StatusCode);
 

@@ -97,6 +97,10 @@ public class StatesetSystem : IAsyncLifetime
 
         // A worker stopped by a test lets running attempts go at once: what is tested is a worker that disappears.
         _settings["Worker:GracefulShutdownSeconds"] = "1";
+        // One quick retry inside an attempt: the workflow's own retries are what the tests watch, and the client's
+        // default (three retries with seconds of backoff per attempt) would make a failing carrier take minutes.
+        _settings["Shipping:Resilience:Retry:MaxRetryAttempts"] = "1";
+        _settings["Shipping:Resilience:Retry:Delay"] = "00:00:00.050";
         foreach (var carrier in new[] { "ridgeline", "swiftair", "maplepost" })
         {
             _settings[$"Shipping:Carriers:{carrier}:BaseUrl"] = new Uri(_sandboxes.BaseAddress, $"carriers/{carrier}/").ToString();
