@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Stateset.Workflows.Activities;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.ReturnAuthorization;
@@ -61,6 +62,38 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
         Assert.Single(world.CallsTo($"BuyLabel {returnId}-return"));
         Assert.Empty(world.CallsTo("VoidLabel"));
         Assert.Equal(["approved", "label_issued", "received", "inspected", "refunded", "closed"], world.CallsTo("ReturnStatus ").Select(c => c["ReturnStatus ".Length..]));
+    }
+
+    [Fact]
+    public async Task ReceiptAndInspection_SentTheMomentTheStageSaysSo_AreNotIgnored()
+    {
+        // The gateway accepts a warehouse event as soon as the stage reads so; here each stage's read-model write
+        // is still running when the event arrives, as with a slow database.
+        var writes = new ConcurrentDictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
+        var world = new ScriptedWorld(Client)
+        {
+            ReadModelWriteDelay = update => update.Stage is "awaiting receipt" or "awaiting inspection"
+                ? writes.GetOrAdd(update.Stage, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task
+                : Task.CompletedTask,
+        };
+        var returnId = NewId("ret");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(returnId, new ReturnLine("TENT-2P", 1)), taskQueue);
+            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Stage == "awaiting receipt");
+            await handle.SignalAsync(wf => wf.ReceivedAsync(new ReturnReceipt("dock-reno")));
+            writes.GetOrAdd("awaiting receipt", _ => new TaskCompletionSource()).TrySetResult();
+            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Stage == "awaiting inspection");
+            var report = new InspectionReport("qa-reno", [new InspectedLine("TENT-2P", "new")]);
+            await handle.SignalAsync(wf => wf.InspectedAsync(report));
+            writes.GetOrAdd("awaiting inspection", _ => new TaskCompletionSource()).TrySetResult();
+
+            var result = await handle.GetResultAsync();
+
+            Assert.Equal("closed", result.Status);
+            Assert.DoesNotContain((await handle.QueryAsync(wf => wf.Status)).Timeline, e => e.Outcome == StepOutcome.Ignored);
+        });
     }
 
     [Fact]

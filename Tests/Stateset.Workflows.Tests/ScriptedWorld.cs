@@ -45,6 +45,9 @@ public sealed class ScriptedWorld(ITemporalClient client) :
 
     public decimal Captured { get; set; } = 200m;
 
+    /// <summary>Gets or sets what a read-model write waits for before it completes (a slow database), by the stage it writes.</summary>
+    public Func<WorkflowRunUpdate, Task>? ReadModelWriteDelay { get; set; }
+
     public IReadOnlyList<string> Calls => [.. _calls];
 
     public IEnumerable<string> CallsTo(string prefix) => _calls.Where(c => c.StartsWith(prefix, StringComparison.Ordinal));
@@ -164,10 +167,15 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<bool> UpsertWorkflowRunAsync(WorkflowRunUpdate update)
+    public async Task<bool> UpsertWorkflowRunAsync(WorkflowRunUpdate update)
     {
         Record($"ReadModel {update.WorkflowId} {update.Status}/{update.Stage}{(update.Closed ? " closed" : string.Empty)}");
-        return Task.FromResult(true);
+        if (ReadModelWriteDelay is { } delay)
+        {
+            await delay(update);
+        }
+
+        return true;
     }
 
     [Activity]

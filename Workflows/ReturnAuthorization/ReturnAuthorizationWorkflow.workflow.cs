@@ -218,8 +218,10 @@ public sealed class ReturnAuthorizationWorkflow
 
     private async Task<bool> AwaitReceiptAsync()
     {
-        await RecordAsync("label_issued", "awaiting receipt", new() { ["trackingNumber"] = _trackingNumber! });
+        // Open before the stage is published: the gateway accepts a receipt as soon as it reads "awaiting receipt",
+        // and a signal that arrived while the read model was being written would otherwise be ignored.
         _awaitingReceipt = true;
+        await RecordAsync("label_issued", "awaiting receipt", new() { ["trackingNumber"] = _trackingNumber! });
         var received = await Workflow.WaitConditionAsync(() => _receipt is not null, Policy.ReceiptExpiry);
         _awaitingReceipt = false;
         if (!received)
@@ -236,8 +238,9 @@ public sealed class ReturnAuthorizationWorkflow
 
     private async Task InspectAsync(AuthorizeReturnInput input)
     {
-        await RecordAsync("received", "awaiting inspection");
+        // As for the receipt: the inspection is accepted from the moment the stage says so.
         _awaitingInspection = true;
+        await RecordAsync("received", "awaiting inspection");
         if (!await Workflow.WaitConditionAsync(() => _inspection is not null, Policy.InspectionExpiry))
         {
             _timeline.Add("inspection", StepOutcome.Noted, $"no report within {Policy.InspectionExpiry}: the declared conditions stand");
