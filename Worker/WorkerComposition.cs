@@ -48,6 +48,9 @@ public static class WorkerComposition
                 options.MaxConcurrentActivities = limits.GetValue("MaxConcurrentActivities", 100);
                 options.MaxConcurrentWorkflowTasks = limits.GetValue("MaxConcurrentWorkflowTasks", 100);
                 options.GracefulShutdownTimeout = TimeSpan.FromSeconds(gracefulShutdown);
+
+                // Data and programming errors fail their activity for good instead of being retried forever.
+                options.Interceptors = [.. options.Interceptors ?? [], new ActivityFailureClassifier()];
             })
             .AddWorkflow<OrderFulfillmentWorkflow>()
             .AddWorkflow<RefundProcessingWorkflow>()

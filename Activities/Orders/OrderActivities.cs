@@ -147,24 +147,28 @@ public sealed class OrderActivities(NpgsqlDataSource dataSource) : IOrderActivit
         var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
             "SELECT status FROM orders WHERE id = @OrderId FOR UPDATE", new { input.OrderId }, transaction, cancellationToken: ct))
             ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Order {input.OrderId} does not exist.");
-        if (previous == input.Status)
-        {
-            return;
-        }
 
-        await connection.ExecuteAsync(new CommandDefinition(
+        // The update names the statuses it may come from, so a retried, replayed or restarted step never moves
+        // the order backwards and each transition writes its event once. A status the order is already at or
+        // past is not an error: the step happened, and failing here would unwind an order that is fine.
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE orders
             SET status = @Status,
                 delivered_at = CASE WHEN @Status = 'delivered' THEN coalesce(delivered_at, @OccurredAt) ELSE delivered_at END,
                 updated_at = now()
-            WHERE id = @OrderId
+            WHERE id = @OrderId AND status = ANY(@From)
             """,
-            new { input.OrderId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime() },
+            new { input.OrderId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime(), From = OrderStatusTransitions.AllowedFrom(input.Status) },
             transaction,
             cancellationToken: ct));
-        var changed = new { input.OrderId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
-        await OutboxWriter.AppendAsync(transaction, "order", input.OrderId, "order.status_changed", changed, ct);
+        if (changed == 0)
+        {
+            return;
+        }
+
+        var statusChanged = new { input.OrderId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
+        await OutboxWriter.AppendAsync(transaction, "order", input.OrderId, "order.status_changed", statusChanged, ct);
         await transaction.CommitAsync(ct);
     }
 

@@ -5,14 +5,15 @@ public sealed record ProviderAuthorizeRequest(string PaymentId, string OrderId, 
 
 /// <summary>A payment as the provider reports it.</summary>
 /// <remarks><c>Status</c>: processing (settles later by webhook), requires_capture, declined, succeeded (captured), canceled.</remarks>
-public sealed record ProviderPayment(string Id, string Status, decimal Amount, decimal AmountCaptured, string Currency);
+public sealed record ProviderPayment(
+    string Id, string Status, decimal Amount, decimal AmountCaptured, string Currency, string? FailureCode = null, string? FailureMessage = null);
 
 /// <summary>A refund request against a captured payment.</summary>
 public sealed record ProviderRefundRequest(string RefundId, string PaymentId, string ProviderPaymentId, decimal Amount, string Currency);
 
 /// <summary>A refund as the provider reports it.</summary>
 /// <remarks><c>Status</c>: pending (settles later by webhook), succeeded, failed.</remarks>
-public sealed record ProviderRefund(string Id, string Status, decimal Amount, string Currency);
+public sealed record ProviderRefund(string Id, string Status, decimal Amount, string Currency, string? FailureReason = null);
 
 /// <summary>
 /// A payment service provider. Every call carries an idempotency key derived from our ids, so a retried call
@@ -36,6 +37,12 @@ public interface IPaymentProvider
 
     /// <summary>Starts a refund; the outcome normally arrives later by webhook.</summary>
     Task<ProviderRefund> RefundAsync(ProviderRefundRequest request, string idempotencyKey, CancellationToken ct);
+
+    /// <summary>Reads a payment as the provider has it now (when its webhook is late).</summary>
+    Task<ProviderPayment> GetPaymentAsync(string providerPaymentId, CancellationToken ct);
+
+    /// <summary>Reads a refund as the provider has it now (when its webhook is late).</summary>
+    Task<ProviderRefund> GetRefundAsync(string providerRefundId, CancellationToken ct);
 }
 
 /// <summary>The provider declined the card; retrying the same request cannot succeed.</summary>

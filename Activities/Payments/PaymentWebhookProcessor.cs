@@ -2,7 +2,6 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Stateset.Activities.Outbox;
 using Stateset.Activities.Webhooks;
 using Stateset.Workflows.Activities;
 using Temporalio.Exceptions;
@@ -138,35 +137,14 @@ public sealed class PaymentWebhookProcessor(
         }
 
         var authorized = webhook.Type == "payment_intent.authorized";
-        await using (var transaction = await connection.BeginTransactionAsync(ct))
-        {
-            var changed = await connection.ExecuteAsync(new CommandDefinition(
-                """
-                UPDATE payments
-                SET status = @Status,
-                    provider_payment_id = coalesce(provider_payment_id, @ProviderId),
-                    authorized_at = CASE WHEN @Status = 'authorized' THEN now() END,
-                    failure_code = @Code, failure_message = @Message, updated_at = now()
-                WHERE id = @PaymentId AND status = 'pending'
-                """,
-                new
-                {
-                    PaymentId = paymentId,
-                    Status = authorized ? "authorized" : "declined",
-                    ProviderId = intent.Id,
-                    Code = intent.LastPaymentError?.DeclineCode ?? intent.LastPaymentError?.Code,
-                    intent.LastPaymentError?.Message,
-                },
-                transaction,
-                cancellationToken: ct));
-            if (changed == 1)
-            {
-                var eventType = authorized ? "payment.authorized" : "payment.declined";
-                await OutboxWriter.AppendAsync(transaction, "payment", paymentId, eventType, new { PaymentId = paymentId, ProviderPaymentId = intent.Id }, ct);
-            }
-
-            await transaction.CommitAsync(ct);
-        }
+        await PaymentSettlements.SettlePaymentAsync(
+            connection,
+            paymentId,
+            authorized ? "authorized" : "declined",
+            intent.Id,
+            intent.LastPaymentError?.DeclineCode ?? intent.LastPaymentError?.Code,
+            intent.LastPaymentError?.Message,
+            ct);
 
         var payment = await connection.QueryFirstOrDefaultAsync<(string Status, decimal Amount, string Currency, string? ProviderId, string? Code, string? Message, byte[]? Token)>(
             new CommandDefinition(
@@ -200,42 +178,7 @@ public sealed class PaymentWebhookProcessor(
         }
 
         var succeeded = webhook.Type == "refund.succeeded";
-        await using (var transaction = await connection.BeginTransactionAsync(ct))
-        {
-            var settled = await connection.QueryFirstOrDefaultAsync<(string PaymentId, decimal Amount)>(new CommandDefinition(
-                """
-                UPDATE refunds
-                SET status = @Status, provider_refund_id = coalesce(provider_refund_id, @ProviderId), failure_message = @Failure,
-                    settled_at = now(), updated_at = now()
-                WHERE id = @RefundId AND status = 'pending'
-                RETURNING payment_id, amount
-                """,
-                new { RefundId = refundId, Status = succeeded ? "succeeded" : "failed", ProviderId = refund.Id, Failure = refund.FailureReason },
-                transaction,
-                cancellationToken: ct));
-            if (settled.PaymentId is not null)
-            {
-                if (succeeded)
-                {
-                    await connection.ExecuteAsync(new CommandDefinition(
-                        """
-                        UPDATE payments
-                        SET refunded_amount = refunded_amount + @Amount,
-                            status = CASE WHEN refunded_amount + @Amount >= captured_amount THEN 'refunded' ELSE 'partially_refunded' END,
-                            updated_at = now()
-                        WHERE id = @PaymentId
-                        """,
-                        new { settled.PaymentId, settled.Amount },
-                        transaction,
-                        cancellationToken: ct));
-                }
-
-                var eventType = succeeded ? "refund.succeeded" : "refund.failed";
-                await OutboxWriter.AppendAsync(transaction, "refund", refundId, eventType, new { RefundId = refundId, settled.PaymentId, settled.Amount, refund.FailureReason }, ct);
-            }
-
-            await transaction.CommitAsync(ct);
-        }
+        await PaymentSettlements.SettleRefundAsync(connection, refundId, succeeded, refund.Id, refund.FailureReason, ct);
 
         var current = await connection.QueryFirstOrDefaultAsync<(string Status, decimal Amount, string Currency, string? ProviderId, string? Failure, byte[]? Token)>(
             new CommandDefinition(

@@ -50,10 +50,16 @@ public sealed class PspPaymentProvider(HttpClient http, IOptions<PaymentProvider
             request.ProviderPaymentId,
             Money.ToMinorUnits(request.Amount, request.Currency),
             new Dictionary<string, string> { ["refund_id"] = request.RefundId, ["payment_id"] = request.PaymentId });
-        var refund = await PostAsync<PspRefund>("refunds", body, idempotencyKey, ct);
-        var currency = refund.Currency.ToUpperInvariant();
-        return new ProviderRefund(refund.Id, refund.Status, Money.FromMinorUnits(refund.Amount, currency), currency);
+        return ToRefund(await PostAsync<PspRefund>("refunds", body, idempotencyKey, ct));
     }
+
+    /// <inheritdoc />
+    public async Task<ProviderPayment> GetPaymentAsync(string providerPaymentId, CancellationToken ct) =>
+        ToPayment(await SendAsync<PspPaymentIntent>(new HttpRequestMessage(HttpMethod.Get, $"payment_intents/{Uri.EscapeDataString(providerPaymentId)}"), ct));
+
+    /// <inheritdoc />
+    public async Task<ProviderRefund> GetRefundAsync(string providerRefundId, CancellationToken ct) =>
+        ToRefund(await SendAsync<PspRefund>(new HttpRequestMessage(HttpMethod.Get, $"refunds/{Uri.EscapeDataString(providerRefundId)}"), ct));
 
     /// <summary>Maps a wire payment intent to the provider-neutral record.</summary>
     public static ProviderPayment ToPayment(PspPaymentIntent intent)
@@ -61,13 +67,32 @@ public sealed class PspPaymentProvider(HttpClient http, IOptions<PaymentProvider
         ArgumentNullException.ThrowIfNull(intent);
         var currency = intent.Currency.ToUpperInvariant();
         return new ProviderPayment(
-            intent.Id, intent.Status, Money.FromMinorUnits(intent.Amount, currency), Money.FromMinorUnits(intent.AmountReceived, currency), currency);
+            intent.Id,
+            intent.Status,
+            Money.FromMinorUnits(intent.Amount, currency),
+            Money.FromMinorUnits(intent.AmountReceived, currency),
+            currency,
+            intent.LastPaymentError?.DeclineCode ?? intent.LastPaymentError?.Code,
+            intent.LastPaymentError?.Message);
+    }
+
+    private static ProviderRefund ToRefund(PspRefund refund)
+    {
+        var currency = refund.Currency.ToUpperInvariant();
+        return new ProviderRefund(refund.Id, refund.Status, Money.FromMinorUnits(refund.Amount, currency), currency, refund.FailureReason);
     }
 
     private async Task<T> PostAsync<T>(string path, object body, string idempotencyKey, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PspWire.Json) };
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: PspWire.Json) };
         request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await SendAsync<T>(request, ct);
+    }
+
+    private async Task<T> SendAsync<T>(HttpRequestMessage message, CancellationToken ct)
+    {
+        using var request = message;
+        var path = request.RequestUri?.OriginalString ?? string.Empty;
         if (_options.ApiKey.Length > 0)
         {
             request.Headers.Authorization = new("Bearer", _options.ApiKey);

@@ -15,18 +15,20 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
 {
     private static readonly HashSet<string> Conditions = new(StringComparer.Ordinal) { "new", "opened", "damaged" };
 
-    private static readonly Dictionary<string, string> StatusTimestamps = new(StringComparer.Ordinal)
+    // Each status with the column that records when it was reached (null: only updated_at, which every change sets)
+    // and the statuses a return may reach it from, so a status never moves backwards and each change writes one event.
+    private static readonly Dictionary<string, (string? Column, string[] From)> StatusTransitions = new(StringComparer.Ordinal)
     {
-        ["requested"] = "requested_at",
-        ["approved"] = "approved_at",
-        ["label_issued"] = "updated_at",
-        ["received"] = "received_at",
-        ["inspected"] = "updated_at",
-        ["refunded"] = "updated_at",
-        ["rejected"] = "closed_at",
-        ["closed"] = "closed_at",
-        ["expired"] = "closed_at",
-        ["cancelled"] = "closed_at",
+        ["requested"] = ("requested_at", []),
+        ["approved"] = ("approved_at", ["requested"]),
+        ["label_issued"] = (null, ["approved"]),
+        ["received"] = ("received_at", ["label_issued"]),
+        ["inspected"] = (null, ["received"]),
+        ["refunded"] = (null, ["inspected"]),
+        ["rejected"] = ("closed_at", ["requested"]),
+        ["closed"] = ("closed_at", ["inspected", "refunded"]),
+        ["expired"] = ("closed_at", ["requested", "approved", "label_issued"]),
+        ["cancelled"] = ("closed_at", ["requested", "approved", "label_issued", "received", "inspected"]),
     };
 
     /// <inheritdoc />
@@ -114,9 +116,9 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
     {
         ArgumentNullException.ThrowIfNull(input);
         BusinessFailure.RequireId(input.ReturnId, "Return id");
-        if (!StatusTimestamps.TryGetValue(input.Status, out var column))
+        if (!StatusTransitions.TryGetValue(input.Status, out var transition))
         {
-            throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not a return status; expected one of {string.Join(", ", StatusTimestamps.Keys)}.");
+            throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not a return status; expected one of {string.Join(", ", StatusTransitions.Keys)}.");
         }
 
         var ct = ActivityCancellation.Token;
@@ -125,19 +127,22 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
         var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
             "SELECT status FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct))
             ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
-        if (previous == input.Status)
+
+        // The column name comes from the fixed map above, never from input. A return already at or past the status
+        // (a retry, a replay) is left as it is.
+        var timestamp = transition.Column is { } column ? $"{column} = @OccurredAt, " : string.Empty;
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE returns SET status = @Status, {timestamp}updated_at = @OccurredAt WHERE id = @ReturnId AND status = ANY(@From)",
+            new { input.ReturnId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime(), transition.From },
+            transaction,
+            cancellationToken: ct));
+        if (changed == 0)
         {
             return;
         }
 
-        // The column name comes from the fixed map above, never from input.
-        await connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE returns SET status = @Status, {column} = @OccurredAt, updated_at = @OccurredAt WHERE id = @ReturnId",
-            new { input.ReturnId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime() },
-            transaction,
-            cancellationToken: ct));
-        var changed = new { input.ReturnId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
-        await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "return.status_changed", changed, ct);
+        var statusChanged = new { input.ReturnId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
+        await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "return.status_changed", statusChanged, ct);
         await transaction.CommitAsync(ct);
     }
 

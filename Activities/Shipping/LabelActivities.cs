@@ -242,6 +242,45 @@ public sealed class LabelActivities(
 
     /// <inheritdoc />
     [Activity]
+    public async Task<bool> CloseFailedShipmentAsync(CloseFailedShipmentInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Status is not ("failed" or "cancelled"))
+        {
+            throw new ApplicationFailureException(
+                $"A failed label run closes its shipment as failed or cancelled, not '{input.Status}'.", errorType: "InvalidInput", nonRetryable: true);
+        }
+
+        await using var connection = await database.OpenConnectionAsync(Cancellation);
+        await using var transaction = await connection.BeginTransactionAsync(Cancellation);
+        var now = time.GetUtcNow();
+
+        // Only a shipment that never left: one the carrier already moves keeps the carrier's status.
+        var closed = await connection.ExecuteAsync(
+            """
+            UPDATE shipments SET status = @Status, failure_reason = @Reason, updated_at = @Now
+            WHERE id = @ShipmentId AND status IN ('pending', 'label_purchased', 'printed', 'voided')
+            """,
+            new { input.ShipmentId, input.Status, input.Reason, Now = now },
+            transaction);
+        if (closed == 1)
+        {
+            await connection.ExecuteAsync(
+                """
+                UPDATE print_jobs SET status = 'cancelled'
+                WHERE status IN ('queued', 'sent') AND label_id IN (SELECT id FROM labels WHERE shipment_id = @ShipmentId)
+                """,
+                new { input.ShipmentId },
+                transaction);
+            await OutboxAsync(connection, transaction, input.ShipmentId, $"shipment.{input.Status}", new { input.ShipmentId, input.Reason });
+        }
+
+        await transaction.CommitAsync(Cancellation);
+        return closed == 1;
+    }
+
+    /// <inheritdoc />
+    [Activity]
     public async Task<RenderedLabel> RenderLabelAsync(RenderLabelInput input)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -19,7 +19,7 @@ public sealed class ActivityContractTests
 
         Assert.Equal(called, registered);
         Assert.Equal(
-            ["AcknowledgePrintJob", "BuyLabel", "CreatePrintJob", "RenderLabel", "ShopRates", "ValidateAddress", "VoidLabel"],
+            ["AcknowledgePrintJob", "BuyLabel", "CloseFailedShipment", "CreatePrintJob", "RenderLabel", "ShopRates", "ValidateAddress", "VoidLabel"],
             registered);
     }
 }

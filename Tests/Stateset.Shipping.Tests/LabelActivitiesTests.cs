@@ -173,6 +173,31 @@ public sealed class LabelActivitiesTests(PostgresFixture postgres, SharedCarrier
     }
 
     [Fact]
+    public async Task CloseFailedShipment_AfterAFailedLabelRun_MarksItFailedWithTheReasonAndCancelsItsPrintJobsOnce()
+    {
+        await RunAsync(a => a.BuyLabelAsync(BuyInput()));
+        await RunAsync(a => a.RenderLabelAsync(RenderInput()));
+        await RunAsync(a => a.CreatePrintJobAsync(new CreatePrintJobInput(_shipmentId, "ps-reno-1")));
+        await RunAsync(a => a.VoidLabelAsync(new VoidLabelInput(_shipmentId)));
+
+        var first = await RunAsync(a => a.CloseFailedShipmentAsync(new CloseFailedShipmentInput(_shipmentId, "failed", "printer on fire")));
+        var second = await RunAsync(a => a.CloseFailedShipmentAsync(new CloseFailedShipmentInput(_shipmentId, "failed", "printer on fire")));
+
+        Assert.True(first);
+        Assert.False(second);
+        Assert.Equal("failed", (await QueryShipmentAsync()).Status);
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM shipments WHERE failure_reason = 'printer on fire'"));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM print_jobs WHERE status = 'cancelled'"));
+        Assert.Equal(1, await CountAsync("SELECT count(*) FROM outbox_events WHERE event_type = 'shipment.failed'"));
+    }
+
+    [Fact]
+    public async Task CloseFailedShipment_NoShipmentRow_IsDoneWithNothingToDo()
+    {
+        Assert.False(await RunAsync(a => a.CloseFailedShipmentAsync(new CloseFailedShipmentInput("s-never-made", "cancelled", "cancelled by customer"))));
+    }
+
+    [Fact]
     public async Task CreatePrintJob_TwiceForTheSameStation_CreatesOneJobInTheStationsFormat()
     {
         await RunAsync(a => a.BuyLabelAsync(BuyInput()));

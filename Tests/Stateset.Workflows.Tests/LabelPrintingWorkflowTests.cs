@@ -58,6 +58,27 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task RenderFails_VoidsTheLabelAndClosesTheShipmentAsFailed()
+    {
+        var world = new ScriptedWorld(Client) { FailRender = true };
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+
+            await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowFailedException>(() => handle.GetResultAsync());
+
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Contains(status.Timeline, e => e.Step == "close shipment" && e.Outcome == StepOutcome.Compensated);
+            await Histories.SaveAsync(Client, "label-failure-closes-shipment", handle.Id);
+        });
+
+        Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
+        Assert.Single(world.CallsTo($"CloseShipment {shipmentId} failed"));
+    }
+
+    [Fact]
     public async Task CarriersDown_RateShoppingRetries_ThenSucceeds()
     {
         var world = new ScriptedWorld(Client) { CarrierOutageAttempts = 2 };

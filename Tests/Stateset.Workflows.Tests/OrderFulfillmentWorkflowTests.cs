@@ -144,7 +144,6 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal(first.ResultRunId, second.ResultRunId);
             await WaitForStatusAsync(first, wf => wf.Status, s => s.PendingApproval is null && s.Stage is "printing label" or "awaiting shipment");
             await first.SignalAsync(wf => wf.CancelAsync(new CancelRequest("customer")));
-            await AcknowledgePrintAsync(orderId);
             Assert.Equal("cancelled", (await first.GetResultAsync()).Status);
         });
 
@@ -259,6 +258,110 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
 
         Assert.Single(world.CallsTo("Commit"));
         Assert.Empty(world.CallsTo("Release"));
+    }
+
+    [Fact]
+    public async Task Run_CancelWhileTheLabelWaitsForItsPrintStation_CancelsTheLabelRunVoidsItAndUnwinds()
+    {
+        var world = new ScriptedWorld(Client);
+        var orderId = NewId("o");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(orderId, taskQueue);
+            var label = Client.GetWorkflowHandle<LabelPrintingWorkflow>(WorkflowIds.Label($"{orderId}-1"));
+            await WaitForStatusAsync(label, wf => wf.Status, s => s.PrintJob is not null);
+
+            await handle.SignalAsync(wf => wf.CancelAsync(new CancelRequest("customer", "changed my mind")));
+            var result = await handle.GetResultAsync();
+
+            Assert.Equal("cancelled", result.Status);
+            Assert.Equal("cancelled by customer", result.FailureReason);
+            Assert.Equal(100m, result.Money.Refunded);
+            var labelRun = await label.DescribeAsync();
+            Assert.Equal(WorkflowExecutionStatus.Canceled, labelRun.Status);
+            var labelStatus = await label.QueryAsync(wf => wf.Status);
+            Assert.Equal("cancelled", labelStatus.Status);
+            Assert.Contains("void label", labelStatus.CompensationsRun);
+            Assert.DoesNotContain(labelStatus.Timeline, e => e.Step == "print acknowledgement");
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal(["void label", "void or refund payment", "release inventory"], status.CompensationsRun);
+            await Histories.SaveAsync(Client, "order-cancel-during-label", handle.Id, label.Id);
+        });
+
+        Assert.NotEmpty(world.CallsTo($"VoidLabel {orderId}-1"));
+        Assert.Single(world.CallsTo($"CloseShipment {orderId}-1 cancelled"));
+        Assert.Empty(world.CallsTo("PrintAck"));
+        Assert.Single(world.CallsTo($"Refund {orderId}-reversal"));
+        Assert.Contains($"ReadModel order-{orderId} cancelled/done closed", world.Calls);
+        Assert.Contains($"ReadModel label-{orderId}-1 cancelled/done closed", world.Calls);
+    }
+
+    [Fact]
+    public async Task Run_PlaceOrderFailsForGoodAndTheOrderRowNeverExists_RunStillClosesItsReadModelWithTheReason()
+    {
+        var world = new ScriptedWorld(Client) { PlaceOrderFailure = "SKU NOPE-404 is not in the catalogue.", OrderRowMissing = true };
+        var orderId = NewId("o");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(orderId, taskQueue);
+
+            var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Contains("SKU NOPE-404 is not in the catalogue.", failure.InnerException!.Message, StringComparison.Ordinal);
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal("failed", status.Status);
+            Assert.Equal("done", status.Stage);
+            Assert.Equal("SKU NOPE-404 is not in the catalogue.", status.FailureReason);
+            Assert.Contains(status.Timeline, e => e.Step == "order status" && e.Outcome == StepOutcome.Failed);
+            await Histories.SaveAsync(Client, "order-place-failed-no-row", handle.Id);
+        });
+
+        Assert.Equal($"ReadModel order-{orderId} failed/done closed", world.CallsTo("ReadModel").Last());
+        Assert.Empty(world.CallsTo("Reserve"));
+    }
+
+    [TimeSkippingFact]
+    public async Task Run_WorkerLostMidAuthorization_RetriesTheProviderRequestWithinSecondsAndProceeds()
+    {
+        var world = new ScriptedWorld(Client) { LostAuthorizationAttempts = 1 };
+        var orderId = NewId("o");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(orderId, taskQueue);
+            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Timeline.Any(e => e.Step == "create authorization"));
+
+            // Under a minute of (skipped) time: the lost attempt's 30-second start-to-close, then an immediate retry.
+            await temporal.Environment.DelayAsync(TimeSpan.FromSeconds(45));
+            var status = await WaitForStatusAsync(handle, wf => wf.Status, s => s.Money.Authorized > 0);
+
+            Assert.Equal(100m, status.Money.Authorized);
+            await Histories.SaveAsync(Client, "order-authorization-retried", handle.Id);
+        });
+
+        Assert.Equal(2, world.CallsTo($"Authorize {orderId} ").Count());
+    }
+
+    [TimeSkippingFact]
+    public async Task Run_AuthorizationWebhookNeverArrives_AsksTheProviderAfterTwoMinutesAndProceeds()
+    {
+        var world = new ScriptedWorld(Client) { LoseAuthorizationCallbacks = true };
+        var orderId = NewId("o");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(orderId, taskQueue);
+            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Stage == "authorizing payment" && s.Timeline.Any(e => e.Step == "authorize payment"));
+
+            await temporal.Environment.DelayAsync(TimeSpan.FromMinutes(3));
+            var status = await WaitForStatusAsync(handle, wf => wf.Status, s => s.Money.Authorized > 0);
+
+            Assert.Equal(100m, status.Money.Authorized);
+        });
+
+        Assert.Single(world.CallsTo($"AwaitAuthorization {orderId}:payment attempt 2"));
     }
 
     private Task<WorkflowHandle<OrderFulfillmentWorkflow, FulfillOrderResult>> StartAsync(string orderId, string taskQueue, bool useExisting = false) =>

@@ -86,12 +86,15 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
         var taskQueue = NewTaskQueue();
         await RunWorkerAsync(Client, taskQueue, world, async () =>
         {
-            var result = await (await StartAsync(Request(NewId("o"), "r1", 40m), taskQueue)).GetResultAsync();
+            var handle = await StartAsync(Request(NewId("o"), "r1", 40m), taskQueue);
+            var result = await handle.GetResultAsync();
 
             Assert.Equal("refunded", result.Status);
+            await Histories.SaveAsync(Client, "refund-create-then-await", handle.Id);
         });
 
         Assert.Single(world.CallsTo("Refund "));
+        Assert.Single(world.CallsTo("AwaitRefund "));
         Assert.Single(world.CallsTo("Ledger"));
         Assert.Single(world.CallsTo("Notify refund_issued"));
     }

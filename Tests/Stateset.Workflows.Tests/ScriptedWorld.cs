@@ -20,6 +20,7 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     private readonly ConcurrentQueue<string> _calls = new();
     private readonly ConcurrentDictionary<string, decimal> _captured = new();
     private readonly ConcurrentDictionary<string, decimal> _refunded = new();
+    private readonly ConcurrentDictionary<string, decimal> _refundAmounts = new();
 
     public bool DeclinePayment { get; set; }
 
@@ -31,6 +32,15 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     public bool LoseAuthorizationCallbacks { get; set; }
 
     public int RefundCallbacksPerRefund { get; set; } = 1;
+
+    /// <summary>Gets or sets how many first attempts of creating an authorisation never answer, as if their worker died mid-call.</summary>
+    public int LostAuthorizationAttempts { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether order status updates fail for good (the order row does not exist).</summary>
+    public bool OrderRowMissing { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether placing the order fails for good, as with a data error (22P05) or an unknown SKU.</summary>
+    public string? PlaceOrderFailure { get; set; }
 
     public bool FailRender { get; set; }
 
@@ -56,6 +66,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     public Task<PlacedOrder> PlaceOrderAsync(PlaceOrderInput input)
     {
         Record($"PlaceOrder {input.OrderId}");
+        if (PlaceOrderFailure is { } failure)
+        {
+            throw new ApplicationFailureException(failure, "DataError", nonRetryable: true);
+        }
+
         var lines = input.Lines.Select((l, i) => new PricedOrderLine(i + 1, l.Sku, l.Quantity, 50m, 50m * l.Quantity)).ToList();
         var total = lines.Sum(l => l.LineTotal);
         return Task.FromResult(new PlacedOrder(input.OrderId, input.CustomerId, "pending", input.Currency, lines, total, 0, 0, total));
@@ -65,7 +80,9 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     public Task UpdateOrderStatusAsync(UpdateOrderStatusInput input)
     {
         Record($"OrderStatus {input.Status}");
-        return Task.CompletedTask;
+        return OrderRowMissing
+            ? throw new ApplicationFailureException($"Order {input.OrderId} does not exist.", CommerceErrorTypes.NotFound, nonRetryable: true)
+            : Task.CompletedTask;
     }
 
     [Activity]
@@ -108,6 +125,69 @@ public sealed class ScriptedWorld(ITemporalClient client) :
                 ? client.GetAsyncActivityHandle(token).FailAsync(
                     new ApplicationFailureException("Card declined: insufficient funds", CommerceErrorTypes.PaymentDeclined, nonRetryable: true))
                 : client.GetAsyncActivityHandle(token).CompleteAsync(new PaymentAuthorization(paymentId, $"psp_{input.OrderId}", input.Amount, input.Currency)));
+        }
+
+        throw new CompleteAsyncException();
+    }
+
+    [Activity]
+    public async Task<PaymentAuthorizationRequested> CreatePaymentAuthorizationAsync(AuthorizePaymentInput input)
+    {
+        Record($"Authorize {input.OrderId} {input.Amount}");
+        var context = ActivityExecutionContext.Current;
+        if (context.Info.Attempt <= LostAuthorizationAttempts)
+        {
+            // The worker died mid-call: this attempt never answers; only the start-to-close timeout ends it.
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+
+        return new PaymentAuthorizationRequested(PaymentIds.ForOrder(input.OrderId), $"psp_{input.OrderId}", "pending");
+    }
+
+    [Activity]
+    public Task<PaymentAuthorization> AwaitPaymentAuthorizationAsync(string paymentId)
+    {
+        var info = ActivityExecutionContext.Current.Info;
+        Record($"AwaitAuthorization {paymentId} attempt {info.Attempt}");
+        var orderId = paymentId.Split(':')[0];
+        var authorization = new PaymentAuthorization(paymentId, $"psp_{orderId}", 100m, "USD");
+        var declined = new ApplicationFailureException("Card declined: insufficient funds", CommerceErrorTypes.PaymentDeclined, nonRetryable: true);
+        if (info.Attempt > 1)
+        {
+            // A late webhook: the real activity asks the provider, which has settled by now.
+            return DeclinePayment ? throw declined : Task.FromResult(authorization);
+        }
+
+        if (!LoseAuthorizationCallbacks)
+        {
+            var token = info.TaskToken;
+            Callback(() => DeclinePayment
+                ? client.GetAsyncActivityHandle(token).FailAsync(declined)
+                : client.GetAsyncActivityHandle(token).CompleteAsync(authorization));
+        }
+
+        throw new CompleteAsyncException();
+    }
+
+    [Activity]
+    public Task<RefundRequested> CreateRefundAsync(RefundPaymentInput input)
+    {
+        Record($"Refund {input.RefundId} {input.Amount}");
+        _refunded.AddOrUpdate(input.PaymentId, input.Amount, (_, before) => before + input.Amount);
+        _refundAmounts[input.RefundId] = input.Amount;
+        return Task.FromResult(new RefundRequested(input.RefundId, input.PaymentId, $"re_{input.RefundId}", "pending"));
+    }
+
+    [Activity]
+    public Task<RefundSettlement> AwaitRefundSettlementAsync(string refundId)
+    {
+        Record($"AwaitRefund {refundId}");
+        var token = ActivityExecutionContext.Current.Info.TaskToken;
+        var settlement = new RefundSettlement(refundId, $"re_{refundId}", _refundAmounts[refundId], "USD");
+        for (var i = 0; i < RefundCallbacksPerRefund; i++)
+        {
+            // A provider that sends its webhook twice: the second completion must change nothing.
+            Callback(() => client.GetAsyncActivityHandle(token).CompleteAsync(settlement));
         }
 
         throw new CompleteAsyncException();
@@ -266,6 +346,13 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     {
         Record($"PrintAck {input.PrintJobId}");
         return Task.FromResult(new PrintJob(input.PrintJobId, input.PrintJobId[3..], input.StationId, "zpl", "printed", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow));
+    }
+
+    [Activity]
+    public Task<bool> CloseFailedShipmentAsync(CloseFailedShipmentInput input)
+    {
+        Record($"CloseShipment {input.ShipmentId} {input.Status}");
+        return Task.FromResult(true);
     }
 
     [Activity]

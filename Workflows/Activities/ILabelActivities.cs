@@ -47,7 +47,21 @@ public interface ILabelActivities
     /// <summary>Records that the station printed the job; acknowledging twice keeps the first acknowledgement.</summary>
     [Activity]
     Task<PrintJob> AcknowledgePrintJobAsync(AcknowledgePrintJobInput input);
+
+    /// <summary>
+    /// Closes the shipment of a label run that failed or was cancelled (status <c>failed</c> or <c>cancelled</c>,
+    /// with the reason) and cancels its queued print jobs. Returns false when there is no such shipment or it is
+    /// closed already (nothing to do counts as done).
+    /// </summary>
+    [Activity]
+    Task<bool> CloseFailedShipmentAsync(CloseFailedShipmentInput input);
 }
+
+/// <summary>Input of <see cref="ILabelActivities.CloseFailedShipmentAsync"/>.</summary>
+/// <param name="ShipmentId">Our shipment id.</param>
+/// <param name="Status"><c>failed</c> or <c>cancelled</c>.</param>
+/// <param name="Reason">Why, as the run's failure says it.</param>
+public sealed record CloseFailedShipmentInput(string ShipmentId, string Status, string Reason);
 
 /// <summary>The error types of shipping's business failures (<c>ApplicationFailureException.ErrorType</c>).</summary>
 public static class ShippingFailures

@@ -48,6 +48,46 @@ public static class ActivityProfiles
     };
 
     /// <summary>
+    /// Gets options for a compensation or a run's closing write: like <see cref="Provider"/>, but not cancelled with
+    /// the workflow, because these are what a cancelled run must still do.
+    /// </summary>
+    public static ActivityOptions Compensation => Detached(Provider);
+
+    /// <summary>Gets <see cref="Bookkeeping"/> not cancelled with the workflow (the final read-model write of a cancelled run).</summary>
+    public static ActivityOptions DetachedBookkeeping => Detached(Bookkeeping);
+
+    private static TimeSpan SettlementCheckInterval => TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Gets options for a short, idempotent request to a provider that must survive a lost worker quickly (create an
+    /// authorisation or a refund): an attempt has 30 seconds, the time the HTTP client's own retries may take, and
+    /// a lost one is retried a second later, until <paramref name="deadline"/>.
+    /// </summary>
+    public static ActivityOptions ProviderRequest(TimeSpan deadline) => new()
+    {
+        StartToCloseTimeout = TimeSpan.FromSeconds(30),
+        ScheduleToCloseTimeout = deadline,
+        RetryPolicy = new RetryPolicy
+        {
+            InitialInterval = TimeSpan.FromSeconds(1),
+            BackoffCoefficient = 2,
+            MaximumInterval = TimeSpan.FromSeconds(10),
+        },
+    };
+
+    /// <summary>
+    /// Gets options for waiting for a provider's settlement (async completion by its webhook). Each attempt waits at
+    /// most two minutes; the next one first asks the provider, so a late or lost webhook costs minutes, not the
+    /// whole <paramref name="deadline"/>, after which the step times out.
+    /// </summary>
+    public static ActivityOptions AwaitingSettlement(TimeSpan deadline) => new()
+    {
+        StartToCloseTimeout = deadline < SettlementCheckInterval ? deadline : SettlementCheckInterval,
+        ScheduleToCloseTimeout = deadline,
+        RetryPolicy = new RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), BackoffCoefficient = 1 },
+    };
+
+    /// <summary>
     /// An activity completed by a provider's callback (async completion): one attempt waits up to
     /// <paramref name="waitForCallback"/>; a second attempt re-asks the provider with the same idempotency key in
     /// case the first callback was lost.
@@ -57,4 +97,10 @@ public static class ActivityProfiles
         StartToCloseTimeout = waitForCallback,
         RetryPolicy = new RetryPolicy { InitialInterval = TimeSpan.FromSeconds(1), MaximumAttempts = 2 },
     };
+
+    private static ActivityOptions Detached(ActivityOptions options)
+    {
+        options.CancellationToken = CancellationToken.None;
+        return options;
+    }
 }

@@ -71,7 +71,8 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
             currency,
             closed,
             details);
+        // The closing write happens even when the run is being cancelled: the row must not stay open.
         await Workflow.ExecuteActivityAsync(
-            (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), ActivityProfiles.Bookkeeping);
+            (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
     }
 }

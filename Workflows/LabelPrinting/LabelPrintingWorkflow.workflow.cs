@@ -66,7 +66,7 @@ public sealed class LabelPrintingWorkflow
             // Registered before buying: a purchase that succeeded at the carrier but timed out here must still be voided.
             var voiding = new VoidLabelInput(input.ShipmentId);
             _saga.Register("void label", () => Workflow.ExecuteActivityAsync(
-                (ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+                (ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
             await _recorder.RecordAsync("purchasing", "label purchase");
             var purchase = new BuyLabelInput(input.ShipmentId, input.OrderId, rate, from, to, input.Parcel, input.ReturnId);
             var label = _label = await _timeline.RunAsync("buy label", () => Workflow.ExecuteActivityAsync(
@@ -95,6 +95,11 @@ public sealed class LabelPrintingWorkflow
             _failure = Failures.Describe(e);
             await _saga.CompensateAsync();
             var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+            if (Workflow.Patched(Patches.LabelClosesFailedShipment))
+            {
+                await CloseShipmentAsync(input.ShipmentId, status, _failure);
+            }
+
             await _recorder.RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["failure"] = _failure });
             throw Failures.AsBusinessFailure(e, "Label could not be produced", "LabelFailed");
         }
@@ -113,6 +118,21 @@ public sealed class LabelPrintingWorkflow
 
         _acknowledgement = acknowledgement;
         await Task.CompletedTask;
+    }
+
+    /// <summary>Closes the shipment row as failed or cancelled; a failure to do so is noted, not allowed to keep the run open.</summary>
+    private async Task CloseShipmentAsync(string shipmentId, string status, string reason)
+    {
+        var closing = new CloseFailedShipmentInput(shipmentId, status, reason);
+        try
+        {
+            await Workflow.ExecuteActivityAsync((ILabelActivities a) => a.CloseFailedShipmentAsync(closing), ActivityProfiles.Compensation);
+            _timeline.Add("close shipment", StepOutcome.Compensated, status);
+        }
+        catch (ActivityFailureException e)
+        {
+            _timeline.Add("close shipment", StepOutcome.CompensationFailed, Failures.Describe(e));
+        }
     }
 
     private async Task<bool> PrintAsync(PrintLabelInput input, Label label)

@@ -87,6 +87,12 @@ public sealed class OrderFulfillmentWorkflow
             }
 
             await PrintLabelAsync(input, reservation);
+            if (_cancel is not null && _shipment?.TrackingNumber is null)
+            {
+                // The cancel interrupted the label run, which voided what it had bought.
+                return await UnwindAsync("cancelled", $"cancelled by {_cancel.RequestedBy}");
+            }
+
             if (!await AwaitShipmentAsync())
             {
                 return await UnwindAsync("cancelled", _cancel is not null ? $"cancelled by {_cancel.RequestedBy}" : "not shipped by the deadline");
@@ -184,10 +190,24 @@ public sealed class OrderFulfillmentWorkflow
         _saga.Register("void or refund payment", ReversePaymentAsync);
         await _recorder!.RecordAsync("reserved", "authorizing payment", _money!.Total, _money.Currency);
 
-        // Completed asynchronously by the gateway when the provider's callback arrives.
         var authorize = new AuthorizePaymentInput(input.OrderId, input.CustomerId, _money.Total, _money.Currency, input.PaymentMethod);
-        var authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
-            (IPaymentActivities a) => a.AuthorizePaymentAsync(authorize), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback)));
+        PaymentAuthorization authorization;
+        if (Workflow.Patched(Patches.AuthorizeThenAwaitSettlement))
+        {
+            // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict,
+            // completed by its webhook or, when that is late, read from the provider.
+            await _timeline.RunAsync("create authorization", () => Workflow.ExecuteActivityAsync(
+                (IPaymentActivities a) => a.CreatePaymentAuthorizationAsync(authorize), ActivityProfiles.ProviderRequest(Deadlines.PaymentCallback)));
+            authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
+                (IPaymentActivities a) => a.AwaitPaymentAuthorizationAsync(paymentId), ActivityProfiles.AwaitingSettlement(Deadlines.PaymentCallback)));
+        }
+        else
+        {
+            // Completed asynchronously by the gateway when the provider's callback arrives.
+            authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
+                (IPaymentActivities a) => a.AuthorizePaymentAsync(authorize), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback)));
+        }
+
         _money = _money with { PaymentId = authorization.PaymentId ?? paymentId, Authorized = authorization.Amount };
         await SetOrderStatusAsync("authorized");
     }
@@ -269,11 +289,38 @@ public sealed class OrderFulfillmentWorkflow
         _shipment = new OrderShipment(shipmentId, null, null, null, null, null, null);
 
         var voiding = new VoidLabelInput(shipmentId);
-        _saga.Register("void label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+        _saga.Register("void label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
         var printing = new PrintLabelInput(
             shipmentId, input.OrderId, shipment.From, shipment.To, shipment.Parcel, input.ServiceLevel, input.PrintStationId ?? shipment.DefaultStationId);
-        var label = await _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
-            (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
+        if (!Workflow.Patched(Patches.CancelInterruptsLabel))
+        {
+            var printed = await _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
+                (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
+            _shipment = _shipment with { Carrier = printed.Carrier, Service = printed.Service, TrackingNumber = printed.TrackingNumber };
+            return;
+        }
+
+        // A cancel must not wait for the print station's acknowledgement (or its 30-minute timeout): it cancels the
+        // label run, which voids what it bought and waits for nothing more, and the order unwinds.
+        using var interrupt = new CancellationTokenSource();
+        var child = _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
+            (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId), CancellationToken = interrupt.Token }));
+        var cancelled = Workflow.WaitConditionAsync(() => _cancel is not null);
+        if (await Workflow.WhenAnyAsync(child, cancelled) == cancelled)
+        {
+            interrupt.Cancel();
+            try
+            {
+                await child;
+            }
+            catch (ChildWorkflowFailureException e) when (TemporalException.IsCanceledException(e))
+            {
+                _timeline.Add("label printing", StepOutcome.Compensated, $"cancelled by {_cancel!.RequestedBy} before the label was printed");
+                return;
+            }
+        }
+
+        var label = await child;
         _shipment = _shipment with { Carrier = label.Carrier, Service = label.Service, TrackingNumber = label.TrackingNumber };
     }
 
@@ -393,7 +440,7 @@ public sealed class OrderFulfillmentWorkflow
     private async Task<FulfillOrderResult> UnwindAsync(string status, string reason)
     {
         _failure = reason;
-        await _recorder!.RecordAsync(status, "compensating", _money?.Total, _money?.Currency);
+        await ClosingStepAsync("record unwinding", () => _recorder!.RecordAsync(status, "compensating", _money?.Total, _money?.Currency));
         await _saga.CompensateAsync();
         var orderStatus = status switch
         {
@@ -401,15 +448,30 @@ public sealed class OrderFulfillmentWorkflow
             "cancelled" or "expired" => "cancelled",
             _ => "failed",
         };
-        await SetOrderStatusAsync(orderStatus, reason);
+
+        // The order row may not exist (it failed validation) or refuse the write: the run still closes, with the reason.
+        await ClosingStepAsync("order status", () => SetOrderStatusAsync(orderStatus, reason));
         if (status is "cancelled" or "rejected" or "expired")
         {
-            await NotifyAsync("order_cancelled", "cancelled");
+            await ClosingStepAsync("notify customer", () => NotifyAsync("order_cancelled", "cancelled"));
         }
 
         var facts = new Dictionary<string, string> { ["reason"] = reason };
-        await _recorder.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
+        await _recorder!.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
         return Result(status);
+    }
+
+    /// <summary>A step of the unwind that must not keep the run from closing: a failure is noted on the timeline.</summary>
+    private async Task ClosingStepAsync(string step, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (ActivityFailureException e) when (Workflow.Patched(Patches.UnwindClosesDespiteFailedSteps))
+        {
+            _timeline.Add(step, StepOutcome.Failed, Failures.Describe(e));
+        }
     }
 
     private async Task ReversePaymentAsync()
@@ -419,8 +481,21 @@ public sealed class OrderFulfillmentWorkflow
         {
             var refundId = $"{_input!.OrderId}-reversal";
             var refund = new RefundPaymentInput(refundId, paymentId, captured.Captured - captured.Refunded, captured.Currency, "order unwound");
-            var settlement = await Workflow.ExecuteActivityAsync(
-                (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback));
+            RefundSettlement settlement;
+            if (Workflow.Patched(Patches.RefundThenAwaitSettlement))
+            {
+                // Settlement books the refund in the ledger, so an unwound order's ledger nets to zero.
+                await Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.CreateRefundAsync(refund), ActivityProfiles.ProviderRequest(Deadlines.PaymentCallback));
+                settlement = await Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.AwaitRefundSettlementAsync(refundId), ActivityProfiles.AwaitingSettlement(Deadlines.PaymentCallback));
+            }
+            else
+            {
+                settlement = await Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback));
+            }
+
             _money = captured with { Refunded = captured.Refunded + settlement.Amount };
             return;
         }
@@ -451,5 +526,7 @@ public sealed class OrderFulfillmentWorkflow
         return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
     }
 
-    private FulfillOrderResult Result(string status) => new(_input!.OrderId, status, _money!, _shipment, _failure);
+    // An order that failed validation has no money facts yet: it ends with zeros, not a null the run would trip on.
+    private FulfillOrderResult Result(string status) =>
+        new(_input!.OrderId, status, _money ?? new OrderMoney(_input.Currency, 0, null, 0, 0, 0), _shipment, _failure);
 }

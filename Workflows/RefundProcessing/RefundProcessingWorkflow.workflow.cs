@@ -85,8 +85,20 @@ public sealed class RefundProcessingWorkflow
         try
         {
             var refund = new RefundPaymentInput(request.RefundId, paymentId, request.Amount, request.Currency, request.Reason, request.ReturnId);
-            settlement = await _timeline.RunAsync("provider refund", () => Workflow.ExecuteActivityAsync(
-                (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Policy.ProviderCallback)));
+            if (Workflow.Patched(Patches.RefundThenAwaitSettlement))
+            {
+                // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict.
+                var awaited = request.RefundId;
+                await _timeline.RunAsync("create provider refund", () => Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.CreateRefundAsync(refund), ActivityProfiles.ProviderRequest(Policy.ProviderCallback)));
+                settlement = await _timeline.RunAsync("provider refund", () => Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.AwaitRefundSettlementAsync(awaited), ActivityProfiles.AwaitingSettlement(Policy.ProviderCallback)));
+            }
+            else
+            {
+                settlement = await _timeline.RunAsync("provider refund", () => Workflow.ExecuteActivityAsync(
+                    (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Policy.ProviderCallback)));
+            }
         }
         catch (ActivityFailureException e)
         {

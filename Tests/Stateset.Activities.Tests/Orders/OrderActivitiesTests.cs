@@ -107,12 +107,48 @@ public sealed class OrderActivitiesTests(PostgresFixture postgres) : IAsyncLifet
     {
         await Attempts.RunAsync(() => _orders.PlaceOrderAsync(new PlaceOrderInput("o-8", "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], Toronto)));
         var deliveredAt = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+        await OrderPath.WalkToAsync(_orders, "o-8", "shipped", deliveredAt.AddDays(-2));
+        var before = await _db.CountEventsAsync("order.status_changed");
 
         await Attempts.RunAsync(() => _orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("o-8", "delivered", deliveredAt)));
         await Attempts.RunAsync(() => _orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("o-8", "delivered", deliveredAt.AddHours(1))), attempt: 2);
 
         Assert.Equal(deliveredAt.UtcDateTime, await _db.ScalarAsync<DateTime>("SELECT delivered_at FROM orders WHERE id = 'o-8'"));
-        Assert.Equal(1, await _db.CountEventsAsync("order.status_changed"));
+        Assert.Equal(before + 1, await _db.CountEventsAsync("order.status_changed"));
+    }
+
+    [Fact]
+    public async Task UpdateStatus_RestartedRunRepeatsEarlierSteps_StatusNeverMovesBackAndEachTransitionHasOneEvent()
+    {
+        await Attempts.RunAsync(() => _orders.PlaceOrderAsync(new PlaceOrderInput("o-10", "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], Toronto)));
+        await OrderPath.WalkToAsync(_orders, "o-10", "captured", DateTimeOffset.UnixEpoch);
+
+        // The run was lost after capture and started again: it repeats reserve and authorise.
+        await OrderPath.WalkToAsync(_orders, "o-10", "captured", DateTimeOffset.UnixEpoch);
+
+        Assert.Equal("captured", await _db.ScalarAsync<string>("SELECT status FROM orders WHERE id = 'o-10'"));
+        var transitions = await _db.QueryAsync<string>(
+            "SELECT payload->>'to' FROM outbox_events WHERE event_type = 'order.status_changed' AND aggregate_id = 'o-10' ORDER BY occurred_at");
+        Assert.Equal(["reserved", "authorized", "captured"], transitions);
+    }
+
+    [Theory]
+    [InlineData("completed", "failed")]
+    [InlineData("cancelled", "captured")]
+    [InlineData("failed", "cancelled")]
+    [InlineData("rejected", "approved")]
+    [InlineData("pending", "shipped")]
+    [InlineData("delivered", "shipped")]
+    public async Task UpdateStatus_TransitionTheStateMachineDoesNotAllow_LeavesTheOrderAsItIs(string from, string to)
+    {
+        await Attempts.RunAsync(() => _orders.PlaceOrderAsync(new PlaceOrderInput("o-11", "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], Toronto)));
+        await _db.ExecuteAsync("UPDATE orders SET status = @from WHERE id = 'o-11'", new { from });
+        var before = await _db.CountEventsAsync("order.status_changed");
+
+        await Attempts.RunAsync(() => _orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("o-11", to, DateTimeOffset.UnixEpoch)));
+
+        Assert.Equal(from, await _db.ScalarAsync<string>("SELECT status FROM orders WHERE id = 'o-11'"));
+        Assert.Equal(before, await _db.CountEventsAsync("order.status_changed"));
     }
 
     [Fact]

@@ -180,6 +180,21 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
+    public async Task Refund_SettledByWebhook_IsBookedInTheLedgerWithoutAnotherStep()
+    {
+        var paymentId = await _h.CapturedPaymentAsync("o-20", 120.00m);
+
+        // As an order's unwind refunds: the refund only, no RecordRefundLedgerEntry after it.
+        var token = await Attempts.CompletesAsynchronouslyAsync(
+            () => _h.Payments.RefundPaymentAsync(new RefundPaymentInput("o-20-reversal", paymentId, 120.00m, "USD", "order unwound")));
+        await _h.Completer.ForTokenAsync(token);
+
+        var ledger = await _h.Db.QueryAsync<(string Kind, decimal Amount)>("SELECT kind, amount FROM ledger_entries WHERE order_id = 'o-20' ORDER BY kind");
+        Assert.Equal([("capture", 120.00m), ("refund", -120.00m)], ledger);
+        Assert.Equal(1, await _h.Db.CountEventsAsync("ledger.refund_booked"));
+    }
+
+    [Fact]
     public async Task Refund_RetriedAfterSettlement_AnswersFromTheRow()
     {
         var paymentId = await _h.CapturedPaymentAsync("o-13", 40m);

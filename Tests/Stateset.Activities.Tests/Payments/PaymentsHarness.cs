@@ -47,7 +47,12 @@ public sealed class PaymentsHarness : IAsyncDisposable
 
     public PaymentProviderSandbox Provider => Sandbox.Services.GetRequiredService<PaymentProviderSandbox>();
 
-    public static async Task<PaymentsHarness> StartAsync(PostgresFixture postgres, TimeSpan? settleDelay = null, TimeSpan? attemptTimeout = null)
+    /// <summary>Starts the sandbox and the activities; with <paramref name="loseWebhooks"/> the callback endpoint drops every webhook (answering 200).</summary>
+    /// <param name="postgres">The cluster the test's database is made in.</param>
+    /// <param name="settleDelay">How long the sandbox takes to settle.</param>
+    /// <param name="attemptTimeout">The HTTP client's per-attempt timeout.</param>
+    /// <param name="loseWebhooks">Whether webhooks are lost on their way, as when the gateway never receives them.</param>
+    public static async Task<PaymentsHarness> StartAsync(PostgresFixture postgres, TimeSpan? settleDelay = null, TimeSpan? attemptTimeout = null, bool loseWebhooks = false)
     {
         var db = await CommerceDatabase.CreateAsync(postgres);
         var outcomes = Channel.CreateUnbounded<PaymentWebhookResult>();
@@ -64,6 +69,12 @@ public sealed class PaymentsHarness : IAsyncDisposable
             app => app.MapPost("/test/psp-webhooks", async (HttpRequest request) =>
             {
                 using var reader = new StreamReader(request.Body);
+                if (loseWebhooks)
+                {
+                    outcomes.Writer.TryWrite(new PaymentWebhookResult(PaymentWebhookOutcome.Ignored, "lost on its way"));
+                    return Results.Ok();
+                }
+
                 var result = await processor!.ProcessAsync(await reader.ReadToEndAsync(), request.Headers[PaymentWebhookProcessor.SignatureHeader], default);
                 outcomes.Writer.TryWrite(result);
                 return Results.StatusCode(result.Outcome switch

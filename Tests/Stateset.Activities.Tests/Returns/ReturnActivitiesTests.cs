@@ -22,7 +22,7 @@ public sealed class ReturnActivitiesTests(PostgresFixture postgres) : IAsyncLife
         var address = new PostalAddress("Ava Martin", "1600 Amphitheatre Pkwy", null, "Mountain View", "CA", "94043", "US");
         await Attempts.RunAsync(() => orders.PlaceOrderAsync(new PlaceOrderInput(
             "o-1", "cus-ava", "USD", [new OrderLine("TENT-2P", 1), new OrderLine("SOCK-WOOL", 4), new OrderLine("FUEL-230", 2), new OrderLine("FILTER-SQ", 1)], address)));
-        await Attempts.RunAsync(() => orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("o-1", "delivered", DeliveredAt)));
+        await OrderPath.WalkToAsync(orders, "o-1", "delivered", DeliveredAt);
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
@@ -129,6 +129,55 @@ public sealed class ReturnActivitiesTests(PostgresFixture postgres) : IAsyncLife
 
         Assert.True(second.Eligibility.Eligible);
         Assert.NotNull(await _db.ScalarAsync<DateTime?>("SELECT closed_at FROM returns WHERE id = 'r-7'"));
+    }
+
+    [Fact]
+    public async Task UpdateStatus_EveryStatusOfAReturnThatIsRefunded_IsStoredWithItsTimesAndOneEventEach()
+    {
+        await Attempts.RunAsync(() => _returns.OpenReturnAsync(new ReturnRequest("r-11", "o-1", [new ReturnLine("TENT-2P", 1)])));
+        var at = _time.GetUtcNow();
+        string[] path = ["approved", "label_issued", "received", "inspected", "refunded", "closed"];
+
+        for (var i = 0; i < path.Length; i++)
+        {
+            var status = path[i];
+            await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-11", status, at.AddHours(i))));
+            Assert.Equal(status, await _db.ScalarAsync<string>("SELECT status FROM returns WHERE id = 'r-11'"));
+            Assert.Equal(at.AddHours(i).UtcDateTime, await _db.ScalarAsync<DateTime>("SELECT updated_at FROM returns WHERE id = 'r-11'"));
+        }
+
+        Assert.Equal(at.UtcDateTime, await _db.ScalarAsync<DateTime>("SELECT approved_at FROM returns WHERE id = 'r-11'"));
+        Assert.Equal(at.AddHours(2).UtcDateTime, await _db.ScalarAsync<DateTime>("SELECT received_at FROM returns WHERE id = 'r-11'"));
+        Assert.Equal(at.AddHours(5).UtcDateTime, await _db.ScalarAsync<DateTime>("SELECT closed_at FROM returns WHERE id = 'r-11'"));
+        Assert.Equal(path.Length, await _db.CountEventsAsync("return.status_changed"));
+    }
+
+    [Theory]
+    [InlineData("rejected")]
+    [InlineData("expired")]
+    [InlineData("cancelled")]
+    public async Task UpdateStatus_EveryClosingStatus_SetsClosedTime(string status)
+    {
+        await Attempts.RunAsync(() => _returns.OpenReturnAsync(new ReturnRequest("r-12", "o-1", [new ReturnLine("TENT-2P", 1)])));
+
+        await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-12", status, _time.GetUtcNow())));
+
+        Assert.Equal(status, await _db.ScalarAsync<string>("SELECT status FROM returns WHERE id = 'r-12'"));
+        Assert.NotNull(await _db.ScalarAsync<DateTime?>("SELECT closed_at FROM returns WHERE id = 'r-12'"));
+    }
+
+    [Fact]
+    public async Task UpdateStatus_RetriedOrBackwards_LeavesTheReturnAndWritesNoEvent()
+    {
+        await Attempts.RunAsync(() => _returns.OpenReturnAsync(new ReturnRequest("r-13", "o-1", [new ReturnLine("TENT-2P", 1)])));
+        await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-13", "approved", _time.GetUtcNow())));
+        await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-13", "label_issued", _time.GetUtcNow())));
+
+        await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-13", "label_issued", _time.GetUtcNow())), attempt: 2);
+        await Attempts.RunAsync(() => _returns.UpdateReturnStatusAsync(new UpdateReturnStatusInput("r-13", "approved", _time.GetUtcNow())));
+
+        Assert.Equal("label_issued", await _db.ScalarAsync<string>("SELECT status FROM returns WHERE id = 'r-13'"));
+        Assert.Equal(2, await _db.CountEventsAsync("return.status_changed"));
     }
 
     [Theory]

@@ -21,7 +21,7 @@ public sealed class ReturnInspectionTests(PostgresFixture postgres) : IAsyncLife
         var address = new PostalAddress("Ava Martin", "1600 Amphitheatre Pkwy", null, "Mountain View", "CA", "94043", "US");
         await Attempts.RunAsync(() => orders.PlaceOrderAsync(new PlaceOrderInput(
             "o-1", "cus-ava", "USD", [new OrderLine("TENT-2P", 1), new OrderLine("PAD-INS", 1)], address)));
-        await Attempts.RunAsync(() => orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("o-1", "delivered", DeliveredAt)));
+        await OrderPath.WalkToAsync(orders, "o-1", "delivered", DeliveredAt);
         await Attempts.RunAsync(() => _returns.OpenReturnAsync(new ReturnRequest("r-1", "o-1", [new ReturnLine("TENT-2P", 1), new ReturnLine("PAD-INS", 1)])));
     }
 

@@ -49,7 +49,7 @@ public sealed class RiskActivitiesTests(PostgresFixture postgres) : IAsyncLifeti
     {
         var orders = new OrderActivities(_db.DataSource);
         await Attempts.RunAsync(() => orders.PlaceOrderAsync(new PlaceOrderInput("old-1", "cus-ava", "USD", [new OrderLine("SOCK-WOOL", 1)], MountainView)));
-        await Attempts.RunAsync(() => orders.UpdateOrderStatusAsync(new UpdateOrderStatusInput("old-1", "completed", DateTimeOffset.UtcNow)));
+        await OrderPath.WalkToAsync(orders, "old-1", "completed", DateTimeOffset.UtcNow);
         await _db.ExecuteAsync(
             "INSERT INTO payments (id, order_id, customer_id, idempotency_key, provider, amount, currency, status) VALUES ('p-x', 'old-2', 'cus-ava', 'old-2:authorize', 'sandbox', 10, 'USD', 'declined')");
 

@@ -1,0 +1,24 @@
+namespace Stateset.Workflows.Common;
+
+/// <summary>
+/// Ids of <c>Workflow.Patched</c> markers. A run that started before a change replays its old path (its history
+/// has no marker); new runs take the new one. A patch is removed only once no run that predates it can still be
+/// open, with its stored histories re-recorded.
+/// </summary>
+public static class Patches
+{
+    /// <summary>Authorisation as two steps: a short "create at the provider" activity, then the wait for settlement.</summary>
+    public const string AuthorizeThenAwaitSettlement = "authorize-then-await-settlement";
+
+    /// <summary>Provider refunds as two steps: a short "create at the provider" activity, then the wait for settlement.</summary>
+    public const string RefundThenAwaitSettlement = "refund-then-await-settlement";
+
+    /// <summary>An unwind whose closing writes fail (no order row, a data error) still closes the run and its read model.</summary>
+    public const string UnwindClosesDespiteFailedSteps = "unwind-closes-despite-failed-steps";
+
+    /// <summary>A cancel while the label is being bought or printed cancels the label run instead of waiting for it.</summary>
+    public const string CancelInterruptsLabel = "cancel-interrupts-label";
+
+    /// <summary>A failed or cancelled label run closes its shipment row as failed or cancelled.</summary>
+    public const string LabelClosesFailedShipment = "label-closes-failed-shipment";
+}
