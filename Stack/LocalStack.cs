@@ -68,6 +68,9 @@ internal static class LocalStack
                 ["ConnectionStrings:Commerce"] = connectionString,
                 ["TEMPORAL_ADDRESS"] = temporal.Target,
                 ["TEMPORAL_NAMESPACE"] = settings.TemporalNamespace,
+
+                // Start answers and resource views link to the run in the Temporal UI.
+                ["Temporal:UiUrl"] = temporal.UiUrl,
                 ["Logging:LogLevel:Default"] = settings.LogLevel,
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = settings.LogLevel,
                 ["Gateway:AdminKey"] = adminKey,
@@ -234,7 +237,11 @@ internal static class LocalStack
         Console.WriteLine($"  Temporal       {temporal.Description}");
         if (temporal.UiUrl is not null)
         {
-            Console.WriteLine($"  Temporal UI    {temporal.UiUrl}");
+            Console.WriteLine($"  Temporal UI    {temporal.UiUrl}   (orders: search OrderId = \"<id>\" or open workflow order-<id>)");
+        }
+        else if (temporal.UiUnavailableReason is not null)
+        {
+            Console.WriteLine($"  Temporal UI    {temporal.UiUnavailableReason}");
         }
 
         Console.WriteLine($"  PostgreSQL     {database.Host}:{database.Port}/{database.Database} (user {database.Username})");

@@ -48,6 +48,9 @@ public static class WorkerComposition
                 options.MaxConcurrentActivities = limits.GetValue("MaxConcurrentActivities", 100);
                 options.MaxConcurrentWorkflowTasks = limits.GetValue("MaxConcurrentWorkflowTasks", 100);
                 options.GracefulShutdownTimeout = TimeSpan.FromSeconds(gracefulShutdown);
+
+                // The Temporal UI's call-stack tab asks the worker where each run waits (the __stack_trace query).
+                options.WorkflowStackTrace = WorkflowStackTrace.Normal;
             })
             .AddWorkflow<OrderFulfillmentWorkflow>()
             .AddWorkflow<RefundProcessingWorkflow>()
