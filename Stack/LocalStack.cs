@@ -44,6 +44,13 @@ internal static class LocalStack
                 return started;
             });
 
+            var traces = await StepAsync("Dashboard", async () =>
+            {
+                var started = await TracesDashboard.StartAsync(settings, shutdown.Token);
+                running.Push(("Dashboard", started.StopAsync));
+                return started;
+            });
+
             var gatewayUrl = settings.GatewayUrl.TrimEnd('/');
             var sandboxes = await StepAsync("Sandboxes", async () =>
             {
@@ -71,6 +78,7 @@ internal static class LocalStack
 
                 // Start answers and resource views link to the run in the Temporal UI.
                 ["Temporal:UiUrl"] = temporal.UiUrl,
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = traces.OtlpEndpoint,
                 ["Logging:LogLevel:Default"] = settings.LogLevel,
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = settings.LogLevel,
                 ["Gateway:AdminKey"] = adminKey,
@@ -99,7 +107,7 @@ internal static class LocalStack
                 return gateway;
             });
 
-            PrintUrls(settings, temporal, connectionString, sandboxes, adminKey);
+            PrintUrls(settings, temporal, traces, connectionString, sandboxes, adminKey);
             await WaitForShutdownAsync(shutdown.Token);
             return 0;
         }
@@ -224,7 +232,7 @@ internal static class LocalStack
         }
     }
 
-    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, string connectionString, SandboxHost sandboxes, string adminKey)
+    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, RunningTraces traces, string connectionString, SandboxHost sandboxes, string adminKey)
     {
         var gateway = settings.GatewayUrl.TrimEnd('/');
         var database = new NpgsqlConnectionStringBuilder(connectionString);
@@ -244,6 +252,7 @@ internal static class LocalStack
             Console.WriteLine($"  Temporal UI    {temporal.UiUnavailableReason}");
         }
 
+        Console.WriteLine($"  Traces         {traces.Description}");
         Console.WriteLine($"  PostgreSQL     {database.Host}:{database.Port}/{database.Database} (user {database.Username})");
         Console.WriteLine($"  Sandboxes      {sandboxes.BaseAddress} (payment provider, carriers)");
         Console.WriteLine($"  Admin API key  {adminKey}   (X-Api-Key header; kept in {settings.DataDirectory})");

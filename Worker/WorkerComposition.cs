@@ -11,6 +11,7 @@ using Stateset.Workflows.OrderFulfillment;
 using Stateset.Workflows.RefundProcessing;
 using Stateset.Workflows.ReturnAuthorization;
 using Temporalio.Extensions.Hosting;
+using Temporalio.Worker;
 
 namespace Stateset.Worker;
 

@@ -37,10 +37,22 @@ public sealed class EndToEndFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = string.Empty;
 
+    /// <summary>Gets the Temporal UI: the embedded server's, or <c>TEMPORAL_UI_URL</c> beside <c>TEMPORAL_ADDRESS</c>.</summary>
+    public Uri? TemporalUiAddress { get; private set; }
+
+    /// <summary>Gets a client of the Temporal the system runs on.</summary>
+    public Temporalio.Client.ITemporalClient TemporalClient => _temporal!.Client;
+
+    /// <summary>Gets the task queue the worker polls.</summary>
+    public string TaskQueue { get; } = $"e2e-{Guid.NewGuid():N}";
+
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        _temporal = await TemporalTestEnvironment.StartAsync();
+        // The embedded server serves the Temporal UI on a free port for the UI's browser tests.
+        _temporal = await TemporalTestEnvironment.StartAsync(new TemporalServer.EmbeddedTemporalServerOptions { TimeSkipping = true, UiPort = 0 });
+        TemporalUiAddress = _temporal.Server?.UiUrl ??
+            (Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } ui ? new Uri(ui) : null);
         ConnectionString = await _postgres.CreateMigratedDatabaseAsync();
         var gatewayPort = FreePort();
         GatewayAddress = new Uri($"http://127.0.0.1:{gatewayPort}/");
@@ -58,7 +70,8 @@ public sealed class EndToEndFixture : IAsyncLifetime
             ["ConnectionStrings:Commerce"] = ConnectionString,
             ["TEMPORAL_ADDRESS"] = _temporal.Client.Connection.Options.TargetHost,
             ["TEMPORAL_NAMESPACE"] = _temporal.Client.Options.Namespace,
-            ["TEMPORAL_TASK_QUEUE"] = $"e2e-{Guid.NewGuid():N}",
+            ["TEMPORAL_TASK_QUEUE"] = TaskQueue,
+            ["Temporal:UiUrl"] = TemporalUiAddress?.ToString(),
             ["PaymentProvider:BaseUrl"] = _sandboxes.PaymentProviderBaseAddress.ToString(),
             ["PaymentProvider:WebhookSecret"] = PaymentSecret,
             ["Shipping:WebhookSecret"] = CarrierSecret,
