@@ -9,6 +9,7 @@ using Npgsql;
 using Stateset.Database;
 using Stateset.Gateway;
 using Stateset.Sandboxes;
+using Stateset.ServiceDefaults.Telemetry;
 using Stateset.Worker;
 
 namespace Stateset.Stack;
@@ -63,8 +64,24 @@ internal static class LocalStack
                     ["Sandboxes:CarrierSandbox:WebhookUrl"] = $"{gatewayUrl}/callbacks/carriers",
                     ["Sandboxes:CarrierSandbox:WebhookSecret"] = SandboxSecrets.Carriers,
                 }).Build();
+                if (traces.OtlpEndpoint is { } otlp)
+                {
+                    var tracing = TelemetryExtensions.StartOwnedTracing("stateset-sandboxes", new Uri(otlp));
+                    ValueTask StopTracing()
+                    {
+                        tracing.Dispose();
+                        return ValueTask.CompletedTask;
+                    }
+
+                    running.Push(("Sandbox tracing", StopTracing));
+                }
+
                 var host = await SandboxHost.StartAsync(
-                    sandboxConfiguration, configureServices: services => services.AddSingleton<IHostLifetime, StackOwnedLifetime>(), ct: shutdown.Token);
+                    sandboxConfiguration,
+                    configureServices: services => services
+                        .AddSingleton<IHostLifetime, StackOwnedLifetime>()
+                        .AddSingleton(SpanOwnership.RequestsOwnedBy("stateset-sandboxes")),
+                    ct: shutdown.Token);
                 running.Push(("Sandboxes", host.DisposeAsync));
                 return host;
             });
@@ -193,6 +210,9 @@ internal static class LocalStack
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(configuration);
+
+        // The worker, hosted in the same process, exports the spans no service marked (workflow runs, activities, background work).
+        builder.Configuration.AddInMemoryCollection([new("Telemetry:ClaimsUnownedSpans", "false")]);
         builder.Services.AddSingleton<IHostLifetime, StackOwnedLifetime>();
         builder.WebHost.UseUrls(url);
         builder.AddGateway();

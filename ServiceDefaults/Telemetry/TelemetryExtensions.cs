@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,9 +38,13 @@ public static class TelemetryExtensions
             logging.IncludeFormattedMessage = true;
         });
 
+        // Where services share a process, only one claims the spans no service marked (see SpanOwnership).
+        var claimsUnowned = builder.Configuration.GetValue("Telemetry:ClaimsUnownedSpans", true);
+        builder.Services.AddSingleton(SpanOwnership.RequestsOwnedBy(serviceName));
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
             .WithTracing(tracing => tracing
+                .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned))
                 .AddSource(StatesetTelemetry.TemporalSourceName)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
                 .AddHttpClientInstrumentation()
@@ -54,8 +59,27 @@ public static class TelemetryExtensions
             telemetry.UseOtlpExporter();
         }
 
+        // Last, after every exporter: hands the next provider in the process the span as it was.
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(SpanOwnership.Restore()));
+
         return builder;
     }
+
+    /// <summary>
+    /// Traces for a service hosted inside another program without a host of its own telemetry (the stack's sandboxes):
+    /// the requests it serves and the HTTP calls it makes, exported over OTLP under its own service name, and only the
+    /// spans it owns (see <see cref="SpanOwnership"/>; its requests must be marked with
+    /// <see cref="SpanOwnership.RequestsOwnedBy"/>).
+    /// </summary>
+    public static TracerProvider StartOwnedTracing(string serviceName, Uri otlpEndpoint) =>
+        Sdk.CreateTracerProviderBuilder()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned: false))
+            .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
+            .AddHttpClientInstrumentation()
+            .AddOtlpExporter(options => options.Endpoint = otlpEndpoint)
+            .AddProcessor(SpanOwnership.Restore())
+            .Build();
 
     /// <summary>
     /// Serves the Prometheus scraping endpoint on its own listener (the worker has no web server of its own).
@@ -72,11 +96,13 @@ public static class TelemetryExtensions
     }
 
     // Scrapes and probes would drown the traces that matter, and so would the embedded Temporal server's gRPC calls
-    // (worker long polls above all) where it shares the process, as in the one-command stack and the tests: its
-    // requests are the Temporal client's spans seen from the other side.
+    // (worker long polls above all) and its Temporal UI's /api/v1 calls (history long polls) where it shares the
+    // process, as in the one-command stack and the tests: its requests are the Temporal client's spans seen from the
+    // other side.
     private static bool IsPlumbing(PathString path) =>
         path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/api/v1", StringComparison.Ordinal)
         || (path.Value?.StartsWith("/temporal.api.", StringComparison.Ordinal) ?? false);
 
     private sealed class MetricsListener(Uri url, MeterProvider meterProvider) : IHostedService, IAsyncDisposable
