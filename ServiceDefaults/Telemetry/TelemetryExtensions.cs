@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -32,35 +33,55 @@ public static class TelemetryExtensions
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.IncludeScopes = true);
         builder.Services.Configure<JsonConsoleFormatterOptions>(options => options.IncludeScopes = true);
-        builder.Logging.AddOpenTelemetry(logging =>
-        {
-            logging.IncludeScopes = true;
-            logging.IncludeFormattedMessage = true;
-        });
-
-        // Where services share a process, only one claims the spans no service marked (see SpanOwnership).
+        var exportOtlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Where services share a process, only one claims the spans no service marked (see SpanOwnership). The
+        // exporter sits between the ownership gate and the restorer, so each signal's exporter is added here, in
+        // order, rather than by UseOtlpExporter, which places its processor where it likes.
         var claimsUnowned = builder.Configuration.GetValue("Telemetry:ClaimsUnownedSpans", true);
         builder.Services.AddSingleton(SpanOwnership.RequestsOwnedBy(serviceName));
-        var telemetry = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
-            .WithTracing(tracing => tracing
-                .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned))
-                .AddSource(StatesetTelemetry.TemporalSourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
-            .WithMetrics(metrics => metrics
-                .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddPrometheusExporter());
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+            .WithTracing(tracing =>
+            {
+                tracing
+                    .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned))
+                    .AddSource(StatesetTelemetry.TemporalSourceName)
+                    .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
+                    .AddHttpClientInstrumentation()
+                    .AddNpgsql();
+                if (exportOtlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
 
-        // Last, after every exporter: hands the next provider in the process the span as it was.
-        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(SpanOwnership.Restore()));
+                // Last, after the exporter: hands the next provider in the process the span as it was.
+                tracing.AddProcessor(SpanOwnership.Restore());
+            })
+            .WithLogging(
+                logging =>
+                {
+                    if (exportOtlp)
+                    {
+                        logging.AddOtlpExporter();
+                    }
+                },
+                options =>
+                {
+                    options.IncludeScopes = true;
+                    options.IncludeFormattedMessage = true;
+                })
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddPrometheusExporter();
+                if (exportOtlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
 
         return builder;
     }
