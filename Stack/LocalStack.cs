@@ -9,6 +9,7 @@ using Npgsql;
 using Stateset.Database;
 using Stateset.Gateway;
 using Stateset.Sandboxes;
+using Stateset.ServiceDefaults.Telemetry;
 using Stateset.Worker;
 
 namespace Stateset.Stack;
@@ -44,6 +45,13 @@ internal static class LocalStack
                 return started;
             });
 
+            var traces = await StepAsync("Dashboard", async () =>
+            {
+                var started = await TracesDashboard.StartAsync(settings, shutdown.Token);
+                running.Push(("Dashboard", started.StopAsync));
+                return started;
+            });
+
             var gatewayUrl = settings.GatewayUrl.TrimEnd('/');
             var sandboxes = await StepAsync("Sandboxes", async () =>
             {
@@ -56,8 +64,24 @@ internal static class LocalStack
                     ["Sandboxes:CarrierSandbox:WebhookUrl"] = $"{gatewayUrl}/callbacks/carriers",
                     ["Sandboxes:CarrierSandbox:WebhookSecret"] = SandboxSecrets.Carriers,
                 }).Build();
+                if (traces.OtlpEndpoint is { } otlp)
+                {
+                    var tracing = TelemetryExtensions.StartOwnedTracing("stateset-sandboxes", new Uri(otlp));
+                    ValueTask StopTracing()
+                    {
+                        tracing.Dispose();
+                        return ValueTask.CompletedTask;
+                    }
+
+                    running.Push(("Sandbox tracing", StopTracing));
+                }
+
                 var host = await SandboxHost.StartAsync(
-                    sandboxConfiguration, configureServices: services => services.AddSingleton<IHostLifetime, StackOwnedLifetime>(), ct: shutdown.Token);
+                    sandboxConfiguration,
+                    configureServices: services => services
+                        .AddSingleton<IHostLifetime, StackOwnedLifetime>()
+                        .AddSingleton(SpanOwnership.RequestsOwnedBy("stateset-sandboxes")),
+                    ct: shutdown.Token);
                 running.Push(("Sandboxes", host.DisposeAsync));
                 return host;
             });
@@ -68,6 +92,10 @@ internal static class LocalStack
                 ["ConnectionStrings:Commerce"] = connectionString,
                 ["TEMPORAL_ADDRESS"] = temporal.Target,
                 ["TEMPORAL_NAMESPACE"] = settings.TemporalNamespace,
+
+                // Start answers and resource views link to the run in the Temporal UI.
+                ["Temporal:UiUrl"] = temporal.UiUrl,
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = traces.OtlpEndpoint,
                 ["Logging:LogLevel:Default"] = settings.LogLevel,
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = settings.LogLevel,
                 ["Gateway:AdminKey"] = adminKey,
@@ -96,7 +124,7 @@ internal static class LocalStack
                 return gateway;
             });
 
-            PrintUrls(settings, temporal, connectionString, sandboxes, adminKey);
+            PrintUrls(settings, temporal, traces, connectionString, sandboxes, adminKey);
             await WaitForShutdownAsync(shutdown.Token);
             return 0;
         }
@@ -182,6 +210,9 @@ internal static class LocalStack
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(configuration);
+
+        // The worker, hosted in the same process, exports the spans no service marked (workflow runs, activities, background work).
+        builder.Configuration.AddInMemoryCollection([new("Telemetry:ClaimsUnownedSpans", "false")]);
         builder.Services.AddSingleton<IHostLifetime, StackOwnedLifetime>();
         builder.WebHost.UseUrls(url);
         builder.AddGateway();
@@ -221,7 +252,7 @@ internal static class LocalStack
         }
     }
 
-    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, string connectionString, SandboxHost sandboxes, string adminKey)
+    private static void PrintUrls(StackSettings settings, RunningTemporal temporal, RunningTraces traces, string connectionString, SandboxHost sandboxes, string adminKey)
     {
         var gateway = settings.GatewayUrl.TrimEnd('/');
         var database = new NpgsqlConnectionStringBuilder(connectionString);
@@ -234,9 +265,14 @@ internal static class LocalStack
         Console.WriteLine($"  Temporal       {temporal.Description}");
         if (temporal.UiUrl is not null)
         {
-            Console.WriteLine($"  Temporal UI    {temporal.UiUrl}");
+            Console.WriteLine($"  Temporal UI    {temporal.UiUrl}   (orders: search OrderId = \"<id>\" or open workflow order-<id>)");
+        }
+        else if (temporal.UiUnavailableReason is not null)
+        {
+            Console.WriteLine($"  Temporal UI    {temporal.UiUnavailableReason}");
         }
 
+        Console.WriteLine($"  Traces         {traces.Description}");
         Console.WriteLine($"  PostgreSQL     {database.Host}:{database.Port}/{database.Database} (user {database.Username})");
         Console.WriteLine($"  Sandboxes      {sandboxes.BaseAddress} (payment provider, carriers)");
         Console.WriteLine($"  Admin API key  {adminKey}   (X-Api-Key header; kept in {settings.DataDirectory})");

@@ -11,6 +11,9 @@ namespace Stateset.Stack;
 /// <param name="GatewayUrl"><c>STATESET_GATEWAY_URL</c>: where the gateway listens.</param>
 /// <param name="SandboxPort"><c>STATESET_SANDBOX_PORT</c>: port of the payment provider and carrier sandboxes.</param>
 /// <param name="LogLevel"><c>STATESET_LOG_LEVEL</c>: log level of the hosted services (Warning keeps the console readable).</param>
+/// <param name="DashboardEnabled"><c>STATESET_DASHBOARD</c>: <c>off</c> starts no traces dashboard.</param>
+/// <param name="DashboardPort"><c>STATESET_DASHBOARD_PORT</c>: port of the traces dashboard's pages.</param>
+/// <param name="DashboardOtlpPort"><c>STATESET_DASHBOARD_OTLP_PORT</c>: port the dashboard receives OTLP (gRPC) on.</param>
 public sealed record StackSettings(
     string? TemporalAddress,
     string TemporalNamespace,
@@ -21,7 +24,10 @@ public sealed record StackSettings(
     string DataDirectory,
     string GatewayUrl,
     int SandboxPort,
-    string LogLevel)
+    string LogLevel,
+    bool DashboardEnabled = true,
+    int DashboardPort = 18888,
+    int DashboardOtlpPort = 18889)
 {
     /// <summary>Reads the settings from the process environment.</summary>
     public static StackSettings FromEnvironment()
@@ -44,7 +50,10 @@ public sealed record StackSettings(
             DataDirectory: Path.GetFullPath(Read("STATESET_DATA_DIR") ?? ".data"),
             GatewayUrl: Read("STATESET_GATEWAY_URL") ?? "http://127.0.0.1:5080",
             SandboxPort: ReadPort("STATESET_SANDBOX_PORT", 5090),
-            LogLevel: Read("STATESET_LOG_LEVEL") ?? "Warning");
+            LogLevel: Read("STATESET_LOG_LEVEL") ?? "Warning",
+            DashboardEnabled: Read("STATESET_DASHBOARD") is not ("off" or "false" or "0"),
+            DashboardPort: ReadPort("STATESET_DASHBOARD_PORT", 18888),
+            DashboardOtlpPort: ReadPort("STATESET_DASHBOARD_OTLP_PORT", 18889));
     }
 }
 

@@ -6,7 +6,11 @@ using Temporalio.Client;
 namespace Stateset.Stack;
 
 /// <summary>A Temporal the stack uses: where it is, its UI if it has one, and how to stop it if we started it.</summary>
-internal sealed record RunningTemporal(string Target, string Description, string? UiUrl, Func<ValueTask> StopAsync);
+internal sealed record RunningTemporal(string Target, string Description, string? UiUrl, Func<ValueTask> StopAsync)
+{
+    /// <summary>Gets the one line saying why a Temporal we started serves no UI and what to install, if so.</summary>
+    public string? UiUnavailableReason { get; init; }
+}
 
 /// <summary>
 /// Provides Temporal in the order ARCHITECTURE.md gives: the server named by TEMPORAL_ADDRESS; else the
@@ -33,14 +37,24 @@ internal static class TemporalLauncher
 
     private static async Task<RunningTemporal> StartEmbeddedAsync(StackSettings settings, CancellationToken ct)
     {
+        EnsurePortFree(settings.TemporalUiPort, "STATESET_TEMPORAL_UI_PORT");
         var server = await EmbeddedTemporalServer.StartAsync(
-            new EmbeddedTemporalServerOptions { Port = settings.TemporalPort, TimeSkipping = false },
+            new EmbeddedTemporalServerOptions
+            {
+                Port = settings.TemporalPort,
+                TimeSkipping = false,
+                UiPort = settings.TemporalUiPort,
+                Namespaces = [settings.TemporalNamespace],
+            },
             ct);
         return new RunningTemporal(
             server.Target,
-            $"embedded Temporal-compatible server on {server.Target} (no Temporal UI; see README)",
-            null,
-            server.DisposeAsync);
+            $"embedded Temporal-compatible server on {server.Target}",
+            server.UiUnavailableReason is null ? server.UiUrl!.ToString().TrimEnd('/') : null,
+            server.DisposeAsync)
+        {
+            UiUnavailableReason = server.UiUnavailableReason,
+        };
     }
 
     private static async Task<RunningTemporal> StartCliDevServerAsync(string cli, StackSettings settings, CancellationToken ct)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Stateset.TemporalServer.Engine;
 using Stateset.TemporalServer.Hosting;
+using Stateset.TemporalServer.HttpApi;
 
 namespace Stateset.TemporalServer;
 
@@ -18,12 +19,17 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly TemporalEngine _engine;
 
-    private EmbeddedTemporalServer(WebApplication app, TemporalEngine engine, IPAddress address, int port)
+    private EmbeddedTemporalServer(WebApplication app, TemporalEngine engine, IPAddress address, int port, int? uiPort)
     {
         _app = app;
         _engine = engine;
         Port = port;
         Target = $"{address}:{port}";
+        if (uiPort is { } ui)
+        {
+            var host = address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "127.0.0.1" : address.ToString();
+            UiUrl = new Uri($"http://{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && host != "127.0.0.1" ? $"[{host}]" : host)}:{ui}");
+        }
     }
 
     /// <summary>Gets the address to pass to <c>TemporalClient.ConnectAsync</c>, e.g. "127.0.0.1:7233".</summary>
@@ -31,6 +37,15 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
     /// <summary>Gets the port the server listens on.</summary>
     public int Port { get; }
+
+    /// <summary>Gets the address of the Temporal Web UI and its <c>/api/v1</c> HTTP API; null when no UI port was asked for.</summary>
+    public Uri? UiUrl { get; }
+
+    /// <summary>
+    /// Gets one line saying why the UI's pages are not served (it was built without Node.js/npm) and what to install;
+    /// null when they are, or when no UI port was asked for. The HTTP API answers either way.
+    /// </summary>
+    public string? UiUnavailableReason => UiUrl is not null && !TemporalUiHost.AssetsBuilt ? TemporalUiHost.UnavailableMessage : null;
 
     /// <summary>Gets a value indicating whether the server runs on a virtual, skipping clock.</summary>
     public bool TimeSkipping => _engine.TimeSkipping;
@@ -48,9 +63,16 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton<IHostLifetime, EmbeddedHostLifetime>();
+        var uiPort = options.Headless ? null : options.UiPort;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(options.Address, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            if (uiPort is { } ui)
+            {
+                // Browsers speak HTTP/1.1 to a plain-text port; gRPC keeps its h2c port.
+                kestrel.Listen(options.Address, ui, listen => listen.Protocols = HttpProtocols.Http1);
+            }
+
             kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
         });
         builder.Services.AddGrpc(grpc =>
@@ -66,6 +88,15 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         builder.Services.AddSingleton<IServiceMethodProvider<OperatorServiceEndpoint>>(new GrpcServiceBinder<OperatorServiceEndpoint>(
             Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
         var app = builder.Build();
+        if (uiPort is not null)
+        {
+            var router = new HttpApiRouter(
+                app.Services,
+                (Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], typeof(WorkflowServiceEndpoint)),
+                (Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], typeof(OperatorServiceEndpoint)));
+            TemporalUiHost.Map(app, router, options.Namespaces.FirstOrDefault() ?? "default");
+        }
+
         app.MapGrpcService<WorkflowServiceEndpoint>();
         app.MapGrpcService<OperatorServiceEndpoint>();
         try
@@ -79,9 +110,9 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
             throw;
         }
 
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var port = new Uri(address).Port;
-        return new EmbeddedTemporalServer(app, engine, options.Address, port);
+        // Kestrel lists its addresses in the order they were configured: gRPC first, then the UI.
+        var ports = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a).Port).ToList();
+        return new EmbeddedTemporalServer(app, engine, options.Address, ports[0], uiPort is null ? null : ports[1]);
     }
 
     /// <summary>Moves the virtual clock forward, firing every timer and timeout that falls due.</summary>

@@ -23,6 +23,15 @@ public sealed class EmbeddedTemporalServerOptions
     /// <summary>Gets or sets the namespaces that exist from the start.</summary>
     public IReadOnlyList<string> Namespaces { get; set; } = ["default"];
 
+    /// <summary>
+    /// Gets or sets the HTTP/1.1 port of the Temporal Web UI and its <c>/api/v1</c> HTTP API (0 picks a free one); null
+    /// serves no UI. The dev server and the stack use 8233, as <c>temporal server start-dev</c> does; tests ask for one.
+    /// </summary>
+    public int? UiPort { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether to serve no UI even when <see cref="UiPort"/> is set (<c>--headless</c>).</summary>
+    public bool Headless { get; set; }
+
     /// <summary>Gets or sets where the server logs; nothing is logged when null.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 }

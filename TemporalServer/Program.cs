@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 using Stateset.TemporalServer;
 
 // Runs the embedded Temporal server alone in dev mode (real clock):
-//   dotnet run --project TemporalServer -- --port 7233 [--ip 127.0.0.1] [--namespace default] [--log-level debug]
-var options = new EmbeddedTemporalServerOptions { Port = 7233, Namespaces = [] };
+//   dotnet run --project TemporalServer -- --port 7233 [--ui-port 8233 | --headless] [--ip 127.0.0.1] [--namespace default] [--log-level debug]
+var options = new EmbeddedTemporalServerOptions { Port = 7233, UiPort = 8233, Namespaces = [] };
 var logLevel = LogLevel.Information;
 var namespaces = new List<string>();
 for (var i = 0; i < args.Length; i++)
@@ -15,6 +15,12 @@ for (var i = 0; i < args.Length; i++)
         case "--port" when int.TryParse(value, out var port):
             options.Port = port;
             break;
+        case "--ui-port" when int.TryParse(value, out var uiPort):
+            options.UiPort = uiPort;
+            break;
+        case "--headless":
+            options.Headless = true;
+            continue;
         case "--ip" when IPAddress.TryParse(value, out var address):
             options.Address = address;
             break;
@@ -25,7 +31,7 @@ for (var i = 0; i < args.Length; i++)
             logLevel = level;
             break;
         default:
-            await Console.Error.WriteLineAsync($"Unknown or incomplete option '{args[i]}'. Usage: --port N [--ip ADDRESS] [--namespace NAME]... [--log-level LEVEL]");
+            await Console.Error.WriteLineAsync($"Unknown or incomplete option '{args[i]}'. Usage: --port N [--ui-port N | --headless] [--ip ADDRESS] [--namespace NAME]... [--log-level LEVEL]");
             return 2;
     }
 
@@ -59,7 +65,7 @@ try
 }
 catch (IOException e)
 {
-    await Console.Error.WriteLineAsync($"Cannot listen on {options.Address}:{options.Port}: {e.Message}");
+    await Console.Error.WriteLineAsync($"Cannot listen on {options.Address}:{options.Port}{(options.UiPort is { } ui && !options.Headless ? $" and {ui}" : string.Empty)}: {e.Message}");
     return 1;
 }
 
@@ -67,6 +73,12 @@ await using (server)
 {
     loggerFactory.CreateLogger("Stateset.TemporalServer").LogInformation(
         "Embedded Temporal server listening on {Target} (namespaces: {Namespaces}); Ctrl-C stops it", server.Target, string.Join(", ", options.Namespaces));
+    if (server.UiUrl is not null)
+    {
+        loggerFactory.CreateLogger("Stateset.TemporalServer").LogInformation(
+            "{Ui}", server.UiUnavailableReason ?? $"Temporal UI at {server.UiUrl}");
+    }
+
     try
     {
         await Task.Delay(Timeout.Infinite, stop.Token);

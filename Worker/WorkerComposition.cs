@@ -11,6 +11,7 @@ using Stateset.Workflows.OrderFulfillment;
 using Stateset.Workflows.RefundProcessing;
 using Stateset.Workflows.ReturnAuthorization;
 using Temporalio.Extensions.Hosting;
+using Temporalio.Worker;
 
 namespace Stateset.Worker;
 
@@ -51,6 +52,9 @@ public static class WorkerComposition
 
                 // Data and programming errors fail their activity for good instead of being retried forever.
                 options.Interceptors = [.. options.Interceptors ?? [], new ActivityFailureClassifier()];
+
+                // The Temporal UI's call-stack tab asks the worker where each run waits (the __stack_trace query).
+                options.WorkflowStackTrace = WorkflowStackTrace.Normal;
             })
             .AddWorkflow<OrderFulfillmentWorkflow>()
             .AddWorkflow<RefundProcessingWorkflow>()

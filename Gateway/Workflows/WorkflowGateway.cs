@@ -19,7 +19,11 @@ public sealed record StartedResource(string Id, string WorkflowId, string? RunId
 /// <summary>A business process as read: live from its workflow while it runs, from its read-model row once closed.</summary>
 /// <param name="Live">True when <see cref="Status"/> is the workflow's own status query; false when it is the read model.</param>
 /// <param name="Status">The status query's answer, or the read-model row (a <see cref="RunItem"/>).</param>
-public sealed record ResourceView(string Id, string WorkflowId, bool Live, object Status);
+public sealed record ResourceView(string Id, string WorkflowId, bool Live, object Status)
+{
+    /// <summary>Gets the run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</summary>
+    public string? TemporalUiUrl { get; init; }
+}
 
 /// <summary>
 /// What every resource API does with Temporal: start a workflow once per idempotency key, read a resource from
@@ -107,23 +111,31 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
     public async Task<ResourceView?> ReadAsync<TWorkflow, TStatus>(string id, string workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
     {
         var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
+        string? closedRunId;
         try
         {
             var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
+            closedRunId = description.RunId;
             if (description.Status == WorkflowExecutionStatus.Running)
             {
-                return new ResourceView(id, workflowId, Live: true, (await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } }))!);
+                return new ResourceView(id, workflowId, Live: true, (await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } }))!)
+                {
+                    TemporalUiUrl = TemporalUiUrl(workflowId, description.RunId),
+                };
             }
         }
         catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
         {
             // Gone from Temporal (past retention) or never started here: the read model is the record.
+            closedRunId = null;
         }
 
         await using var connection = await database.OpenConnectionAsync(ct);
         var rows = await RunReadModel.QueryAsync(connection, new CommandDefinition(
             $"SELECT {RunReadModel.Columns} FROM workflow_runs WHERE workflow_id = @workflowId", new { workflowId }, cancellationToken: ct));
-        return rows is [var row] ? new ResourceView(id, workflowId, Live: false, row) : null;
+        return rows is [var row]
+            ? new ResourceView(id, workflowId, Live: false, row) { TemporalUiUrl = closedRunId is null ? null : TemporalUiUrl(workflowId, closedRunId) }
+            : null;
     }
 
     /// <summary>
@@ -138,9 +150,11 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         CancellationToken ct)
     {
         var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
+        string? closedRunId;
         try
         {
             var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
+            closedRunId = description.RunId;
             if (description.Status != WorkflowExecutionStatus.Running)
             {
                 return TypedResults.Problem("The process has finished; there is nothing left to decide.", statusCode: StatusCodes.Status409Conflict, title: "Not waiting");

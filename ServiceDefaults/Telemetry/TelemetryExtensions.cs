@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -31,31 +33,74 @@ public static class TelemetryExtensions
             ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
         builder.Services.Configure<SimpleConsoleFormatterOptions>(options => options.IncludeScopes = true);
         builder.Services.Configure<JsonConsoleFormatterOptions>(options => options.IncludeScopes = true);
-        builder.Logging.AddOpenTelemetry(logging =>
-        {
-            logging.IncludeScopes = true;
-            logging.IncludeFormattedMessage = true;
-        });
-
-        var telemetry = builder.Services.AddOpenTelemetry()
+        var exportOtlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Where services share a process, only one claims the spans no service marked (see SpanOwnership). The
+        // exporter sits between the ownership gate and the restorer, so each signal's exporter is added here, in
+        // order, rather than by UseOtlpExporter, which places its processor where it likes.
+        var claimsUnowned = builder.Configuration.GetValue("Telemetry:ClaimsUnownedSpans", true);
+        builder.Services.AddSingleton(SpanOwnership.RequestsOwnedBy(serviceName));
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName))
-            .WithTracing(tracing => tracing
-                .AddSource(StatesetTelemetry.TemporalSourceName)
-                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
-            .WithMetrics(metrics => metrics
-                .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddPrometheusExporter());
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+            .WithTracing(tracing =>
+            {
+                tracing
+                    .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned))
+                    .AddSource(StatesetTelemetry.TemporalSourceName)
+                    .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
+                    .AddHttpClientInstrumentation()
+                    .AddNpgsql();
+                if (exportOtlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
+
+                // Last, after the exporter: hands the next provider in the process the span as it was.
+                tracing.AddProcessor(SpanOwnership.Restore());
+            })
+            .WithLogging(
+                logging =>
+                {
+                    if (exportOtlp)
+                    {
+                        logging.AddOtlpExporter();
+                    }
+                },
+                options =>
+                {
+                    options.IncludeScopes = true;
+                    options.IncludeFormattedMessage = true;
+                })
+            .WithMetrics(metrics =>
+            {
+                metrics
+                    .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddPrometheusExporter();
+                if (exportOtlp)
+                {
+                    metrics.AddOtlpExporter();
+                }
+            });
 
         return builder;
     }
+
+    /// <summary>
+    /// Traces for a service hosted inside another program without a host of its own telemetry (the stack's sandboxes):
+    /// the requests it serves and the HTTP calls it makes, exported over OTLP under its own service name, and only the
+    /// spans it owns (see <see cref="SpanOwnership"/>; its requests must be marked with
+    /// <see cref="SpanOwnership.RequestsOwnedBy"/>).
+    /// </summary>
+    public static TracerProvider StartOwnedTracing(string serviceName, Uri otlpEndpoint) =>
+        Sdk.CreateTracerProviderBuilder()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned: false))
+            .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsPlumbing(context.Request.Path))
+            .AddHttpClientInstrumentation()
+            .AddOtlpExporter(options => options.Endpoint = otlpEndpoint)
+            .AddProcessor(SpanOwnership.Restore())
+            .Build();
 
     /// <summary>
     /// Serves the Prometheus scraping endpoint on its own listener (the worker has no web server of its own).
@@ -72,11 +117,13 @@ public static class TelemetryExtensions
     }
 
     // Scrapes and probes would drown the traces that matter, and so would the embedded Temporal server's gRPC calls
-    // (worker long polls above all) where it shares the process, as in the one-command stack and the tests: its
-    // requests are the Temporal client's spans seen from the other side.
+    // (worker long polls above all) and its Temporal UI's /api/v1 calls (history long polls) where it shares the
+    // process, as in the one-command stack and the tests: its requests are the Temporal client's spans seen from the
+    // other side.
     private static bool IsPlumbing(PathString path) =>
         path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase)
         || path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/api/v1", StringComparison.Ordinal)
         || (path.Value?.StartsWith("/temporal.api.", StringComparison.Ordinal) ?? false);
 
     private sealed class MetricsListener(Uri url, MeterProvider meterProvider) : IHostedService, IAsyncDisposable

@@ -20,6 +20,9 @@ internal sealed class TaskQueue<T>
 
     public bool HasPollers => _waiters.Count > 0;
 
+    /// <summary>Gets each poller's identity and when it last polled (engine clock), for DescribeTaskQueue.</summary>
+    public Dictionary<string, DateTimeOffset> Pollers { get; } = new(StringComparer.Ordinal);
+
     public bool RecentlyPolled => _waiters.Count > 0 || DateTime.UtcNow - LastPolledUtc < TimeSpan.FromSeconds(10);
 
     public void Add(T task)

@@ -32,7 +32,7 @@ internal sealed partial class TemporalEngine
         var ns = request.Namespace;
         var name = request.TaskQueue.Name;
         return await PollAsync(
-            () => ActivityQueue(ns, name),
+            () => Polled(ActivityQueue(ns, name), request.Identity),
             entry => TryStartActivity(entry, request.Identity),
             deadline,
             cancellationToken) ?? new PollActivityTaskQueueResponse();

@@ -15,6 +15,11 @@ internal sealed partial class TemporalEngine
     public ListWorkflowExecutionsResponse List(string ns, string query, int pageSize, ByteString nextPageToken)
     {
         var filter = ParseFilter(query);
+        if (filter.GroupBy is not null)
+        {
+            throw Errors.InvalidArgument("invalid query: 'GROUP BY' clause is only supported for counting workflows.");
+        }
+
         lock (_gate)
         {
             RequireNamespace(ns);
@@ -38,9 +43,30 @@ internal sealed partial class TemporalEngine
         lock (_gate)
         {
             RequireNamespace(ns);
-            return new CountWorkflowExecutionsResponse { Count = Filter(ns, filter).Count };
+            var matches = Filter(ns, filter);
+            var response = new CountWorkflowExecutionsResponse { Count = matches.Count };
+            if (filter.GroupBy is { } groupBy)
+            {
+                foreach (var group in matches.GroupBy(r => Convert.ToString(FieldValue(r, groupBy), CultureInfo.InvariantCulture) ?? string.Empty))
+                {
+                    response.Groups.Add(new CountWorkflowExecutionsResponse.Types.AggregationGroup
+                    {
+                        GroupValues = { KeywordPayload(group.Key) },
+                        Count = group.Count(),
+                    });
+                }
+            }
+
+            return response;
         }
     }
+
+    /// <summary>A group's value as Temporal encodes a Keyword search attribute.</summary>
+    private static Payload KeywordPayload(string value) => new()
+    {
+        Metadata = { ["encoding"] = ByteString.CopyFromUtf8("json/plain"), ["type"] = ByteString.CopyFromUtf8("Keyword") },
+        Data = ByteString.CopyFromUtf8(JsonSerializer.Serialize(value)),
+    };
 
     private static VisibilityQuery ParseFilter(string query)
     {

@@ -30,7 +30,7 @@ internal sealed partial class TemporalEngine
         var ns = request.Namespace;
         var name = request.TaskQueue.Name;
         return await PollAsync(
-            () => WorkflowQueue(ns, name),
+            () => Polled(WorkflowQueue(ns, name), request.Identity),
             entry => TryStartWorkflowTask(entry, request.Identity),
             deadline,
             cancellationToken) ?? new PollWorkflowTaskQueueResponse();

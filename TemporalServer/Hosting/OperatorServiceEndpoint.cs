@@ -1,17 +1,22 @@
 using Grpc.Core;
+using Stateset.TemporalServer.Engine;
 using Temporalio.Api.OperatorService.V1;
 
 namespace Stateset.TemporalServer.Hosting;
 
 /// <summary>
-/// The slice of Temporal's OperatorService that tests call. Search attributes need no registration on the embedded
-/// server (any name is accepted and typed by its payload), so adding them is a no-op that succeeds.
+/// The slice of Temporal's OperatorService that tests and the Temporal UI call. Runs need no registration on the
+/// embedded server (any name is accepted and typed by its payload); registering one makes it known to tools before a
+/// run sets it.
 /// </summary>
-internal sealed class OperatorServiceEndpoint
+internal sealed class OperatorServiceEndpoint(TemporalEngine engine)
 {
-    public Task<AddSearchAttributesResponse> AddSearchAttributes(AddSearchAttributesRequest request, ServerCallContext context) =>
-        Task.FromResult(new AddSearchAttributesResponse());
+    public Task<AddSearchAttributesResponse> AddSearchAttributes(AddSearchAttributesRequest request, ServerCallContext context)
+    {
+        engine.RegisterSearchAttributes(string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace, request.SearchAttributes);
+        return Task.FromResult(new AddSearchAttributesResponse());
+    }
 
     public Task<ListSearchAttributesResponse> ListSearchAttributes(ListSearchAttributesRequest request, ServerCallContext context) =>
-        Task.FromResult(new ListSearchAttributesResponse());
+        Task.FromResult(engine.ListSearchAttributes(string.IsNullOrEmpty(request.Namespace) ? "default" : request.Namespace));
 }

@@ -11,12 +11,12 @@ namespace Stateset.TemporalServer.Hosting;
 /// Temporal's WorkflowService. Each public method is bound by name to the RPC of the same name by
 /// <see cref="GrpcServiceBinder{TService}"/>; RPCs with no method here answer Unimplemented.
 /// </summary>
-internal sealed class WorkflowServiceEndpoint(TemporalEngine engine)
+internal sealed partial class WorkflowServiceEndpoint(TemporalEngine engine)
 {
     public Task<GetSystemInfoResponse> GetSystemInfo(GetSystemInfoRequest request, ServerCallContext context) =>
         Task.FromResult(new GetSystemInfoResponse
         {
-            ServerVersion = "1.26.2-stateset-embedded",
+            ServerVersion = ServerVersion,
             Capabilities = new GetSystemInfoResponse.Types.Capabilities
             {
                 SignalAndQueryHeader = true,

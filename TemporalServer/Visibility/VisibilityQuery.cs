@@ -5,18 +5,23 @@ namespace Stateset.TemporalServer.Visibility;
 
 /// <summary>
 /// The subset of Temporal's SQL-like list filter the embedded server understands: comparisons (=, !=, &lt;&gt;, &gt;, &gt;=,
-/// &lt;, &lt;=), BETWEEN … AND …, IN (…), STARTS_WITH, IS [NOT] NULL, AND/OR/NOT with parentheses, ORDER BY one field.
+/// &lt;, &lt;=), BETWEEN … AND …, IN (…), STARTS_WITH, IS [NOT] NULL, AND/OR/NOT with parentheses, ORDER BY one field,
+/// and GROUP BY ExecutionStatus for counts (the one grouping Temporal supports).
 /// </summary>
 internal sealed class VisibilityQuery
 {
     private readonly Func<Func<string, object?>, bool> _predicate;
 
-    private VisibilityQuery(Func<Func<string, object?>, bool> predicate, string? orderBy, bool descending)
+    private VisibilityQuery(Func<Func<string, object?>, bool> predicate, string? orderBy, bool descending, string? groupBy)
     {
         _predicate = predicate;
         OrderBy = orderBy;
         Descending = descending;
+        GroupBy = groupBy;
     }
+
+    /// <summary>Gets the field counts are grouped by, if any.</summary>
+    public string? GroupBy { get; }
 
     public string? OrderBy { get; }
 
@@ -171,7 +176,7 @@ internal sealed class VisibilityQuery
         public VisibilityQuery ParseQuery()
         {
             Func<Func<string, object?>, bool> predicate = _ => true;
-            if (Current is not null && !Current.IsKeyword("ORDER"))
+            if (Current is not null && !Current.IsKeyword("ORDER") && !Current.IsKeyword("GROUP"))
             {
                 predicate = ParseOr();
             }
@@ -194,12 +199,24 @@ internal sealed class VisibilityQuery
                 }
             }
 
+            string? groupBy = null;
+            if (orderBy is null && Current?.IsKeyword("GROUP") == true)
+            {
+                _position++;
+                Expect("BY");
+                groupBy = ExpectIdentifier();
+                if (groupBy != "ExecutionStatus")
+                {
+                    throw new FormatException("'GROUP BY' clause is only supported for ExecutionStatus.");
+                }
+            }
+
             if (Current is not null)
             {
                 throw new FormatException($"Unexpected '{Current.Text}'.");
             }
 
-            return new VisibilityQuery(predicate, orderBy, descending);
+            return new VisibilityQuery(predicate, orderBy, descending, groupBy);
         }
 
         private Func<Func<string, object?>, bool> ParseOr()

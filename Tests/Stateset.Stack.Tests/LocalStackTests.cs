@@ -10,6 +10,9 @@ public sealed class LocalStackTests : IDisposable
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "stateset-stack-" + Guid.NewGuid().ToString("N"));
     private readonly int _sandboxPort = StackProcess.FreePort();
+    private readonly int _temporalUiPort = StackProcess.FreePort();
+    private readonly int _dashboardPort = StackProcess.FreePort();
+    private readonly int _dashboardOtlpPort = StackProcess.FreePort();
 
     public void Dispose()
     {
@@ -20,7 +23,7 @@ public sealed class LocalStackTests : IDisposable
     }
 
     [Fact]
-    public async Task Run_EmbeddedDefaults_ServesGateway_AndCtrlCLeavesNothingBehind()
+    public async Task Run_EmbeddedDefaults_ServesGatewayTemporalUiAndTracesDashboard_AndCtrlCLeavesNothingBehind()
     {
         var ports = new { Temporal = StackProcess.FreePort(), Postgres = StackProcess.FreePort(), Gateway = StackProcess.FreePort() };
         await using var stack = StackProcess.Start(Environment(ports.Temporal, ports.Postgres, ports.Gateway));
@@ -37,6 +40,17 @@ public sealed class LocalStackTests : IDisposable
         http.DefaultRequestHeaders.Add("X-Api-Key", adminKey);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/api-keys", UriKind.Relative))).StatusCode);
 
+        // The developer's two views: the Temporal UI (its settings come from the embedded server) and the traces dashboard.
+        var temporalUi = $"http://127.0.0.1:{_temporalUiPort}";
+        Assert.Contains($"Temporal UI    {temporalUi}", stack.Output, StringComparison.Ordinal);
+        using var ui = new HttpClient { BaseAddress = new Uri(temporalUi) };
+        Assert.Contains("\"DefaultNamespace\":\"default\"", await ui.GetStringAsync(new Uri("/api/v1/settings", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await ui.GetAsync(new Uri("/namespaces/default/workflows", UriKind.Relative))).StatusCode);
+        var dashboard = $"http://127.0.0.1:{_dashboardPort}";
+        Assert.Contains($"Traces         {dashboard}", stack.Output, StringComparison.Ordinal);
+        using var traces = new HttpClient { BaseAddress = new Uri(dashboard) };
+        Assert.Equal(HttpStatusCode.OK, (await traces.GetAsync(new Uri("/traces", UriKind.Relative))).StatusCode);
+
         var exitCode = await stack.InterruptAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(exitCode == 0, stack.Output);
@@ -44,6 +58,9 @@ public sealed class LocalStackTests : IDisposable
         Assert.False(StackProcess.IsListening(ports.Postgres), "PostgreSQL port still open");
         Assert.False(StackProcess.IsListening(ports.Gateway), "gateway port still open");
         Assert.False(StackProcess.IsListening(_sandboxPort), "sandbox port still open");
+        Assert.False(StackProcess.IsListening(_temporalUiPort), "Temporal UI port still open");
+        Assert.False(StackProcess.IsListening(_dashboardPort), "dashboard port still open");
+        Assert.False(StackProcess.IsListening(_dashboardOtlpPort), "dashboard OTLP port still open");
         Assert.False(File.Exists(Path.Combine(_dataDirectory, "postgres", "data", "postmaster.pid")), "PostgreSQL still running");
     }
 
@@ -96,6 +113,7 @@ public sealed class LocalStackTests : IDisposable
         Assert.Contains($"Port {gatewayPort} is already in use", errors[0], StringComparison.Ordinal);
         Assert.False(StackProcess.IsListening(postgresPort), "PostgreSQL left running after a failed start");
         Assert.False(StackProcess.IsListening(temporalPort), "Temporal left running after a failed start");
+        Assert.False(StackProcess.IsListening(_dashboardPort), "the dashboard left running after a failed start");
     }
 
     private static List<string> ErrorLines(string output) =>
@@ -108,6 +126,10 @@ public sealed class LocalStackTests : IDisposable
         ["STATESET_GATEWAY_URL"] = $"http://127.0.0.1:{gatewayPort}",
         ["STATESET_DATA_DIR"] = _dataDirectory,
         ["STATESET_SANDBOX_PORT"] = $"{_sandboxPort}",
+        ["STATESET_TEMPORAL_UI_PORT"] = $"{_temporalUiPort}",
+        ["STATESET_DASHBOARD_PORT"] = $"{_dashboardPort}",
+        ["STATESET_DASHBOARD_OTLP_PORT"] = $"{_dashboardOtlpPort}",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty,
         ["TEMPORAL_ADDRESS"] = string.Empty,
         ["ConnectionStrings__Commerce"] = string.Empty,
         ["PATH"] = "/usr/local/bin:/usr/bin:/bin",

@@ -56,6 +56,12 @@ public class StatesetSystem : IAsyncLifetime
     /// <summary>Gets the Temporal environment (client, virtual clock).</summary>
     public TemporalTestEnvironment Temporal => _temporal!;
 
+    /// <summary>Gets a client of the Temporal the system runs on.</summary>
+    public Temporalio.Client.ITemporalClient TemporalClient => _temporal!.Client;
+
+    /// <summary>Gets the Temporal UI: the embedded server's, or <c>TEMPORAL_UI_URL</c> beside <c>TEMPORAL_ADDRESS</c>.</summary>
+    public Uri? TemporalUiAddress { get; private set; }
+
     /// <summary>Gets the task queue the worker polls and the gateway starts workflows on.</summary>
     public string TaskQueue { get; } = $"e2e-{Guid.NewGuid():N}";
 
@@ -72,7 +78,10 @@ public class StatesetSystem : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        _temporal = await TemporalTestEnvironment.StartAsync();
+        // The embedded server serves the Temporal UI on a free port for the UI's browser tests.
+        _temporal = await TemporalTestEnvironment.StartAsync(new TemporalServer.EmbeddedTemporalServerOptions { TimeSkipping = true, UiPort = 0 });
+        TemporalUiAddress = _temporal.Server?.UiUrl ??
+            (Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } ui ? new Uri(ui) : null);
         ConnectionString = await _postgres.CreateMigratedDatabaseAsync();
         var gatewayPort = FreePort();
         GatewayAddress = new Uri($"http://127.0.0.1:{gatewayPort}/");
@@ -89,6 +98,7 @@ public class StatesetSystem : IAsyncLifetime
         _settings["TEMPORAL_ADDRESS"] = _temporal.Client.Connection.Options.TargetHost;
         _settings["TEMPORAL_NAMESPACE"] = _temporal.Client.Options.Namespace;
         _settings["TEMPORAL_TASK_QUEUE"] = TaskQueue;
+        _settings["Temporal:UiUrl"] = TemporalUiAddress?.ToString();
         _settings["PaymentProvider:BaseUrl"] = _sandboxes.PaymentProviderBaseAddress.ToString();
         _settings["PaymentProvider:WebhookSecret"] = PaymentSecret;
         _settings["Shipping:WebhookSecret"] = CarrierSecret;
