@@ -43,7 +43,8 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
-        var engine = new TemporalEngine(options.TimeSkipping, options.AutoTimeSkipping, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
+        var engine = new TemporalEngine(
+            options.TimeSkipping, options.AutoTimeSkipping, options.StartTimeSkippingLocked, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -65,9 +66,21 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
             Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
         builder.Services.AddSingleton<IServiceMethodProvider<OperatorServiceEndpoint>>(new GrpcServiceBinder<OperatorServiceEndpoint>(
             Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+        if (options.TimeSkipping)
+        {
+            builder.Services.AddSingleton<TestServiceEndpoint>();
+            builder.Services.AddSingleton<IServiceMethodProvider<TestServiceEndpoint>>(new GrpcServiceBinder<TestServiceEndpoint>(
+                Temporalio.Api.TestService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+        }
+
         var app = builder.Build();
         app.MapGrpcService<WorkflowServiceEndpoint>();
         app.MapGrpcService<OperatorServiceEndpoint>();
+        if (options.TimeSkipping)
+        {
+            app.MapGrpcService<TestServiceEndpoint>();
+        }
+
         try
         {
             await app.StartAsync(cancellationToken);

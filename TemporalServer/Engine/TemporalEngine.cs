@@ -39,11 +39,13 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     private DateTimeOffset _lastNow;
     private long _timerSequence;
     private int _resultWaiters;
+    private int _timeSkippingLocks;
 
-    public TemporalEngine(bool timeSkipping, AutoTimeSkipping autoSkipping, IEnumerable<string> namespaces, ILogger logger)
+    public TemporalEngine(bool timeSkipping, AutoTimeSkipping autoSkipping, bool startLocked, IEnumerable<string> namespaces, ILogger logger)
     {
         TimeSkipping = timeSkipping;
         _autoSkipping = autoSkipping;
+        _timeSkippingLocks = startLocked ? 1 : 0;
         _logger = logger;
         foreach (var ns in namespaces)
         {
@@ -339,7 +341,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
     }
 
-    private bool MaySkipNow() => _autoSkipping switch
+    private bool MaySkipNow() => _timeSkippingLocks == 0 && _autoSkipping switch
     {
         AutoTimeSkipping.WheneverIdle => true,
         AutoTimeSkipping.WhileAwaitingResult => _resultWaiters > 0,
