@@ -43,8 +43,24 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
-        var engine = new TemporalEngine(
-            options.TimeSkipping, options.AutoTimeSkipping, options.StartTimeSkippingLocked, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
+        if (options.DatabaseFile is not null && options.TimeSkipping)
+        {
+            throw new ArgumentException("A time-skipping server keeps no file: its virtual clock means nothing after a restart.", nameof(options));
+        }
+
+        var store = options.DatabaseFile is { } file ? RunStore.Open(file) : null;
+        TemporalEngine engine;
+        try
+        {
+            engine = new TemporalEngine(
+                options.TimeSkipping, options.AutoTimeSkipping, options.StartTimeSkippingLocked, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"), store);
+        }
+        catch
+        {
+            store?.Dispose();
+            throw;
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -63,14 +79,14 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         builder.Services.AddSingleton<WorkflowServiceEndpoint>();
         builder.Services.AddSingleton<OperatorServiceEndpoint>();
         builder.Services.AddSingleton<IServiceMethodProvider<WorkflowServiceEndpoint>>(new GrpcServiceBinder<WorkflowServiceEndpoint>(
-            Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+            Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
         builder.Services.AddSingleton<IServiceMethodProvider<OperatorServiceEndpoint>>(new GrpcServiceBinder<OperatorServiceEndpoint>(
-            Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+            Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
         if (options.TimeSkipping)
         {
             builder.Services.AddSingleton<TestServiceEndpoint>();
             builder.Services.AddSingleton<IServiceMethodProvider<TestServiceEndpoint>>(new GrpcServiceBinder<TestServiceEndpoint>(
-                Temporalio.Api.TestService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+                Temporalio.Api.TestService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
         }
 
         var app = builder.Build();

@@ -33,6 +33,12 @@ public sealed class EmbeddedTemporalServerOptions
     /// <summary>Gets or sets a value indicating whether the server runs without the Temporal Web UI (<c>--headless</c>).</summary>
     public bool Headless { get; set; }
 
+    /// <summary>
+    /// Gets or sets the SQLite file that keeps the server's state across restarts (<c>--db-filename</c>); null keeps it in
+    /// memory. Only a dev-mode server (real clock) keeps a file.
+    /// </summary>
+    public string? DatabaseFile { get; set; }
+
     /// <summary>Gets or sets the namespaces that exist from the start.</summary>
     public IReadOnlyList<string> Namespaces { get; set; } = ["default"];
 

@@ -135,6 +135,9 @@ internal static class ServerCommandLine
                     }
 
                     break;
+                case "--db-filename" or "-f":
+                    options.DatabaseFile = Value();
+                    break;
                 case "--ui-port":
                     options.UiPort = ReadPort(Value(), flag);
                     break;

@@ -59,6 +59,11 @@ internal static partial class ServerHost
         {
             server = await EmbeddedTemporalServer.StartAsync(options);
         }
+        catch (DatabaseFileException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message);
+            return 1;
+        }
         catch (IOException e)
         {
             await Console.Error.WriteLineAsync($"Cannot listen on {options.Address}:{options.Port}: {e.Message}");
@@ -68,8 +73,9 @@ internal static partial class ServerHost
         await using (server)
         {
             var mode = server.TimeSkipping ? "time-skipping test server" : "dev server";
+            var state = options.DatabaseFile is { } file ? $"state in {Path.GetFullPath(file)}" : "state in memory";
             await Console.Out.WriteLineAsync(
-                $"Embedded Temporal {mode} listening on {server.Target} (namespaces: {string.Join(", ", options.Namespaces)}); Ctrl-C stops it");
+                $"Embedded Temporal {mode} listening on {server.Target} (namespaces: {string.Join(", ", options.Namespaces)}; {state}); Ctrl-C stops it");
             var parentGone = command.ExitWithParent ? WatchParentAsync(stop.Token) : Task.Delay(Timeout.Infinite, stop.Token);
             await parentGone.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }

@@ -41,7 +41,8 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     private int _resultWaiters;
     private int _timeSkippingLocks;
 
-    public TemporalEngine(bool timeSkipping, AutoTimeSkipping autoSkipping, bool startLocked, IEnumerable<string> namespaces, ILogger logger)
+    public TemporalEngine(
+        bool timeSkipping, AutoTimeSkipping autoSkipping, bool startLocked, IEnumerable<string> namespaces, ILogger logger, RunStore? store = null)
     {
         TimeSkipping = timeSkipping;
         _autoSkipping = autoSkipping;
@@ -50,6 +51,13 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         foreach (var ns in namespaces)
         {
             _namespaces.Add(ns);
+        }
+
+        _store = store;
+        if (store is not null)
+        {
+            Restore();
+            _writerLoop = Task.Run(RunWriterAsync);
         }
 
         _clockLoop = Task.Run(RunClockAsync);
@@ -106,6 +114,10 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
             // Stopping is the expected end of the clock loop.
         }
 
+        // The writer commits what is still dirty before it ends, so a clean stop leaves the file complete.
+        await _writerLoop;
+        _store?.Dispose();
+
         _stopping.Dispose();
     }
 
@@ -128,7 +140,17 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         });
     }
 
-    public bool RegisterNamespace(string ns) => Execute(() => _namespaces.Add(ns));
+    public bool RegisterNamespace(string ns) => Execute(() =>
+    {
+        var added = _namespaces.Add(ns);
+        if (added && _store is not null)
+        {
+            _namespacesDirty = true;
+            _writeWanted.TrySetResult();
+        }
+
+        return added;
+    });
 
     public bool NamespaceExists(string ns)
     {
