@@ -33,12 +33,23 @@ internal static class TemporalLauncher
 
     private static async Task<RunningTemporal> StartEmbeddedAsync(StackSettings settings, CancellationToken ct)
     {
-        var server = await EmbeddedTemporalServer.StartAsync(
-            new EmbeddedTemporalServerOptions { Port = settings.TemporalPort, TimeSkipping = false },
-            ct);
+        // File-backed beside the PostgreSQL data, so a stack restart keeps the workflows that own the commerce rows.
+        var file = Path.Combine(settings.DataDirectory, "temporal.db");
+        EmbeddedTemporalServer server;
+        try
+        {
+            server = await EmbeddedTemporalServer.StartAsync(
+                new EmbeddedTemporalServerOptions { Port = settings.TemporalPort, TimeSkipping = false, DatabaseFile = file },
+                ct);
+        }
+        catch (DatabaseFileException e)
+        {
+            throw new StackStartException(e.Message);
+        }
+
         return new RunningTemporal(
             server.Target,
-            $"embedded Temporal-compatible server on {server.Target} (no Temporal UI; see README)",
+            $"embedded Temporal-compatible server on {server.Target}, state in {file} (no Temporal UI; see README)",
             null,
             server.DisposeAsync);
     }
