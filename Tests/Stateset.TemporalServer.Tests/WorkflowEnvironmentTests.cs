@@ -9,6 +9,7 @@ namespace Stateset.TemporalServer.Tests;
 /// The built server's executable launched by the SDK's own Temporalio.Testing.WorkflowEnvironment, exactly as it
 /// launches Temporal's test server (<c>&lt;exe&gt; &lt;port&gt;</c>) and the CLI's dev server (<c>server start-dev ...</c>).
 /// </summary>
+[Collection(LaunchedServersCollection.Name)]
 public sealed class WorkflowEnvironmentTests
 {
     [Fact]
@@ -85,4 +86,14 @@ public sealed class WorkflowEnvironmentTests
             new TemporalWorkerOptions(taskQueue).AddWorkflow<SleepWorkflow>().AddWorkflow<ApprovalWorkflow>().AddWorkflow<GreetingWorkflow>());
         await worker.ExecuteAsync(() => test(taskQueue));
     }
+}
+
+/// <summary>
+/// The SDK gives a launched server five seconds to answer; on a two-core machine busy with the other test classes a
+/// cold .NET start can take longer, so these tests run on their own, after the parallel ones.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LaunchedServersCollection
+{
+    public const string Name = "servers launched by WorkflowEnvironment";
 }
