@@ -38,18 +38,31 @@ internal static class TemporalLauncher
     private static async Task<RunningTemporal> StartEmbeddedAsync(StackSettings settings, CancellationToken ct)
     {
         EnsurePortFree(settings.TemporalUiPort, "STATESET_TEMPORAL_UI_PORT");
-        var server = await EmbeddedTemporalServer.StartAsync(
-            new EmbeddedTemporalServerOptions
-            {
-                Port = settings.TemporalPort,
-                TimeSkipping = false,
-                UiPort = settings.TemporalUiPort,
-                Namespaces = [settings.TemporalNamespace],
-            },
-            ct);
+
+        // File-backed beside the PostgreSQL data, so a stack restart keeps the workflows that own the commerce rows.
+        var file = Path.Combine(settings.DataDirectory, "temporal.db");
+        EmbeddedTemporalServer server;
+        try
+        {
+            server = await EmbeddedTemporalServer.StartAsync(
+                new EmbeddedTemporalServerOptions
+                {
+                    Port = settings.TemporalPort,
+                    TimeSkipping = false,
+                    UiPort = settings.TemporalUiPort,
+                    Namespaces = [settings.TemporalNamespace],
+                    DatabaseFile = file,
+                },
+                ct);
+        }
+        catch (DatabaseFileException e)
+        {
+            throw new StackStartException(e.Message);
+        }
+
         return new RunningTemporal(
             server.Target,
-            $"embedded Temporal-compatible server on {server.Target}",
+            $"embedded Temporal-compatible server on {server.Target}, state in {file}",
             server.UiUnavailableReason is null ? server.UiUrl!.ToString().TrimEnd('/') : null,
             server.DisposeAsync)
         {

@@ -11,8 +11,9 @@ using Stateset.TemporalServer.HttpApi;
 namespace Stateset.TemporalServer;
 
 /// <summary>
-/// An in-memory server speaking Temporal's gRPC API, so the real Temporalio client and worker run against it unchanged.
-/// A development and test engine (like Temporal's own test server): state lives in memory and ends with the process.
+/// A server speaking Temporal's gRPC API, so the real Temporalio client and worker run against it unchanged.
+/// A development and test engine (like Temporal's own dev and test servers): state lives in memory, or in a SQLite file
+/// that outlives the process when <see cref="EmbeddedTemporalServerOptions.DatabaseFile"/> is set.
 /// </summary>
 public sealed class EmbeddedTemporalServer : IAsyncDisposable
 {
@@ -58,7 +59,24 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var loggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
-        var engine = new TemporalEngine(options.TimeSkipping, options.AutoTimeSkipping, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"));
+        if (options.DatabaseFile is not null && options.TimeSkipping)
+        {
+            throw new ArgumentException("A time-skipping server keeps no file: its virtual clock means nothing after a restart.", nameof(options));
+        }
+
+        var store = options.DatabaseFile is { } file ? RunStore.Open(file) : null;
+        TemporalEngine engine;
+        try
+        {
+            engine = new TemporalEngine(
+                options.TimeSkipping, options.AutoTimeSkipping, options.StartTimeSkippingLocked, options.Namespaces, loggerFactory.CreateLogger("Stateset.TemporalServer"), store);
+        }
+        catch
+        {
+            store?.Dispose();
+            throw;
+        }
+
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
@@ -84,14 +102,22 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         builder.Services.AddSingleton<WorkflowServiceEndpoint>();
         builder.Services.AddSingleton<OperatorServiceEndpoint>();
         builder.Services.AddSingleton<IServiceMethodProvider<WorkflowServiceEndpoint>>(new GrpcServiceBinder<WorkflowServiceEndpoint>(
-            Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+            Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
         builder.Services.AddSingleton<IServiceMethodProvider<OperatorServiceEndpoint>>(new GrpcServiceBinder<OperatorServiceEndpoint>(
-            Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory));
+            Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
+        if (options.TimeSkipping)
+        {
+            builder.Services.AddSingleton<TestServiceEndpoint>();
+            builder.Services.AddSingleton<IServiceMethodProvider<TestServiceEndpoint>>(new GrpcServiceBinder<TestServiceEndpoint>(
+                Temporalio.Api.TestService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
+        }
+
         var app = builder.Build();
         if (uiPort is not null)
         {
             var router = new HttpApiRouter(
                 app.Services,
+                engine.WhenDurableAsync,
                 (Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], typeof(WorkflowServiceEndpoint)),
                 (Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], typeof(OperatorServiceEndpoint)));
             TemporalUiHost.Map(app, router, options.Namespaces.FirstOrDefault() ?? "default");
@@ -99,6 +125,11 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
 
         app.MapGrpcService<WorkflowServiceEndpoint>();
         app.MapGrpcService<OperatorServiceEndpoint>();
+        if (options.TimeSkipping)
+        {
+            app.MapGrpcService<TestServiceEndpoint>();
+        }
+
         try
         {
             await app.StartAsync(cancellationToken);

@@ -20,6 +20,19 @@ public sealed class EmbeddedTemporalServerOptions
     /// <summary>Gets or sets when a time-skipping server moves its clock by itself (see <see cref="AutoTimeSkipping"/>).</summary>
     public AutoTimeSkipping AutoTimeSkipping { get; set; } = AutoTimeSkipping.WhileAwaitingResult;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether a time-skipping server starts with time skipping locked, as Temporal's test
+    /// server does: the clock then runs at real speed until the <c>TestService</c> unlocks it (the SDK's
+    /// <c>WorkflowEnvironment</c> does while a test awaits a result or calls <c>DelayAsync</c>).
+    /// </summary>
+    public bool StartTimeSkippingLocked { get; set; }
+
+    /// <summary>
+    /// Gets or sets the SQLite file that keeps the server's state across restarts (<c>--db-filename</c>); null keeps it in
+    /// memory. Only a dev-mode server (real clock) keeps a file.
+    /// </summary>
+    public string? DatabaseFile { get; set; }
+
     /// <summary>Gets or sets the namespaces that exist from the start.</summary>
     public IReadOnlyList<string> Namespaces { get; set; } = ["default"];
 

@@ -171,6 +171,7 @@ internal sealed partial class TemporalEngine
 
     private void QueueActivity(WorkflowRun run, ActivityState activity)
     {
+        MarkDirty(run);
         activity.State = ActivityStatus.Scheduled;
         activity.QueuedRealUtc = DateTime.UtcNow;
         activity.CurrentAttemptScheduledTime = NowLocked();
@@ -197,6 +198,7 @@ internal sealed partial class TemporalEngine
 
         var now = NowLocked();
         CancelTimer(activity.AttemptTimer);
+        MarkDirty(run);
         activity.State = ActivityStatus.Started;
         activity.StartedTime = now;
         activity.StartedIdentity = identity;
@@ -247,6 +249,7 @@ internal sealed partial class TemporalEngine
         }
 
         activity.LastHeartbeatTime = NowLocked();
+        MarkDirty(run);
         ResetHeartbeatTimer(run, activity);
         return activity.CancelRequested;
     }
@@ -434,6 +437,7 @@ internal sealed partial class TemporalEngine
         activity.LastFailure = failure;
         activity.StartedTime = null;
         activity.State = ActivityStatus.Backoff;
+        MarkDirty(run);
         if (activity.CancelRequested)
         {
             // A cancel was requested while the attempt ran: there is no point in another attempt.
@@ -447,8 +451,14 @@ internal sealed partial class TemporalEngine
             return;
         }
 
+        activity.RetryDue = NowLocked() + delay;
+        ScheduleRetry(run, activity);
+    }
+
+    private void ScheduleRetry(WorkflowRun run, ActivityState activity)
+    {
         var attempt = activity.Attempt;
-        activity.AttemptTimer = Schedule(delay, () =>
+        activity.AttemptTimer = Schedule(activity.RetryDue, () =>
         {
             if (run.IsOpen && run.Activities.TryGetValue(activity.ScheduledEventId, out var current) && current == activity &&
                 activity.Attempt == attempt && activity.State == ActivityStatus.Backoff)

@@ -104,6 +104,7 @@ internal sealed partial class TemporalEngine
         var run = FindOpenRun(request.Namespace, request.WorkflowExecution);
         if (string.IsNullOrEmpty(request.RequestId) || run.SignalRequestIds.Add(request.RequestId))
         {
+            MarkDirty(run);
             AddExternalEvent(run, NewSignal(request.SignalName, request.Input, request.Identity, request.Header, null));
         }
     });
@@ -366,6 +367,7 @@ internal sealed partial class TemporalEngine
             {
                 update = new UpdateState { Request = request.Request };
                 run.Updates[updateId] = update;
+                MarkDirty(run);
                 ScheduleWorkflowTask(run);
             }
 

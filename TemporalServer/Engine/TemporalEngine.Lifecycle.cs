@@ -133,6 +133,7 @@ internal sealed partial class TemporalEngine
         runs.Add(run);
         _runs[(spec.Namespace, spec.WorkflowId, runId)] = run;
         _allRuns.Add(run);
+        run.Sequence = ++_runSequence;
 
         var startedEvent = NewEvent(EventType.WorkflowExecutionStarted);
         startedEvent.WorkflowExecutionStartedEventAttributes = started;
@@ -174,6 +175,7 @@ internal sealed partial class TemporalEngine
         e.TaskId = e.EventId;
         run.History.Add(e);
         run.HistorySizeBytes += e.CalculateSize();
+        MarkDirty(run);
         onEventId?.Invoke(e.EventId);
         run.NotifyChanged();
     }
@@ -207,6 +209,7 @@ internal sealed partial class TemporalEngine
                 foreach (var (e, onEventId) in events)
                 {
                     run.Buffered.Add(e);
+                    MarkDirty(run);
                     if (onEventId is not null)
                     {
                         _bufferedCallbacks[e] = onEventId;

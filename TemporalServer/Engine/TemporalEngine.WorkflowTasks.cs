@@ -619,7 +619,18 @@ internal sealed partial class TemporalEngine
         Append(run, started);
         var timerId = attributes.TimerId;
         var startedId = started.EventId;
-        var timer = Schedule(attributes.StartToFireTimeout?.ToTimeSpan() ?? TimeSpan.Zero, () =>
+        if (run.Timers.Remove(timerId, out var previous))
+        {
+            CancelTimer(previous.Timer);
+        }
+
+        ArmWorkflowTimer(run, timerId, startedId, NowLocked() + (attributes.StartToFireTimeout?.ToTimeSpan() ?? TimeSpan.Zero));
+    }
+
+    /// <summary>Schedules a started workflow timer to fire at <paramref name="due"/> (also when a stored run is loaded).</summary>
+    private void ArmWorkflowTimer(WorkflowRun run, string timerId, long startedId, DateTimeOffset due)
+    {
+        var timer = Schedule(due, () =>
         {
             if (run.Timers.TryGetValue(timerId, out var state) && state.StartedEventId == startedId)
             {
@@ -629,11 +640,6 @@ internal sealed partial class TemporalEngine
                 AddExternalEvent(run, fired);
             }
         });
-        if (run.Timers.Remove(timerId, out var previous))
-        {
-            CancelTimer(previous.Timer);
-        }
-
         run.Timers[timerId] = new TimerState { StartedEventId = startedId, Timer = timer };
     }
 

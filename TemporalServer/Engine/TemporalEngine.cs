@@ -39,15 +39,25 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
     private DateTimeOffset _lastNow;
     private long _timerSequence;
     private int _resultWaiters;
+    private int _timeSkippingLocks;
 
-    public TemporalEngine(bool timeSkipping, AutoTimeSkipping autoSkipping, IEnumerable<string> namespaces, ILogger logger)
+    public TemporalEngine(
+        bool timeSkipping, AutoTimeSkipping autoSkipping, bool startLocked, IEnumerable<string> namespaces, ILogger logger, RunStore? store = null)
     {
         TimeSkipping = timeSkipping;
         _autoSkipping = autoSkipping;
+        _timeSkippingLocks = startLocked ? 1 : 0;
         _logger = logger;
         foreach (var ns in namespaces)
         {
             _namespaces.Add(ns);
+        }
+
+        _store = store;
+        if (store is not null)
+        {
+            Restore();
+            _writerLoop = Task.Run(RunWriterAsync);
         }
 
         _clockLoop = Task.Run(RunClockAsync);
@@ -104,6 +114,10 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
             // Stopping is the expected end of the clock loop.
         }
 
+        // The writer commits what is still dirty before it ends, so a clean stop leaves the file complete.
+        await _writerLoop;
+        _store?.Dispose();
+
         _stopping.Dispose();
     }
 
@@ -126,7 +140,17 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         });
     }
 
-    public bool RegisterNamespace(string ns) => Execute(() => _namespaces.Add(ns));
+    public bool RegisterNamespace(string ns) => Execute(() =>
+    {
+        var added = _namespaces.Add(ns);
+        if (added && _store is not null)
+        {
+            _namespacesDirty = true;
+            _writeWanted.TrySetResult();
+        }
+
+        return added;
+    });
 
     public bool NamespaceExists(string ns)
     {
@@ -339,7 +363,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
     }
 
-    private bool MaySkipNow() => _autoSkipping switch
+    private bool MaySkipNow() => _timeSkippingLocks == 0 && _autoSkipping switch
     {
         AutoTimeSkipping.WheneverIdle => true,
         AutoTimeSkipping.WhileAwaitingResult => _resultWaiters > 0,

@@ -110,6 +110,12 @@ internal sealed class WorkflowRun
 
     public long HistorySizeBytes { get; set; }
 
+    /// <summary>Gets or sets the run's place in creation order (the order lists and the store keep).</summary>
+    public long Sequence { get; set; }
+
+    /// <summary>Gets or sets how many of the history's events the store holds.</summary>
+    public int PersistedEventCount { get; set; }
+
     public bool HasOutstandingWork =>
         IsOpen && (WorkflowTask is not null || Activities.Values.Any(a => a.State != ActivityStatus.Backoff));
 
@@ -184,6 +190,9 @@ internal sealed class ActivityState
     public DateTimeOffset? StartedTime { get; set; }
 
     public DateTimeOffset? LastHeartbeatTime { get; set; }
+
+    /// <summary>Gets or sets when an activity in backoff is queued again.</summary>
+    public DateTimeOffset RetryDue { get; set; }
 
     public string StartedIdentity { get; set; } = string.Empty;
 

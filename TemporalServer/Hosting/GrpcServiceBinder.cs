@@ -8,7 +8,8 @@ namespace Stateset.TemporalServer.Hosting;
 
 /// <summary>
 /// Binds every method of a protobuf service descriptor to the public methods of <typeparamref name="TService"/>
-/// that share the RPC's name, so no .proto compilation is needed. RPCs without a method answer Unimplemented.
+/// that share the RPC's name, so no .proto compilation is needed. RPCs without a method answer Unimplemented. Every answer
+/// waits for <c>durable</c>: with a state file, nothing is acknowledged before it is committed.
 /// </summary>
 internal sealed class GrpcServiceBinder<TService> : IServiceMethodProvider<TService>
     where TService : class
@@ -18,10 +19,12 @@ internal sealed class GrpcServiceBinder<TService> : IServiceMethodProvider<TServ
 
     private readonly Google.Protobuf.Reflection.ServiceDescriptor _descriptor;
     private readonly ILogger _logger;
+    private readonly Func<Task> _durable;
 
-    public GrpcServiceBinder(Google.Protobuf.Reflection.ServiceDescriptor descriptor, ILoggerFactory loggerFactory)
+    public GrpcServiceBinder(Google.Protobuf.Reflection.ServiceDescriptor descriptor, ILoggerFactory loggerFactory, Func<Task> durable)
     {
         _descriptor = descriptor;
+        _durable = durable;
         _logger = loggerFactory.CreateLogger("Stateset.TemporalServer.Rpc");
     }
 
@@ -32,7 +35,7 @@ internal sealed class GrpcServiceBinder<TService> : IServiceMethodProvider<TServ
             var implementation = typeof(TService).GetMethod(method.Name, BindingFlags.Public | BindingFlags.Instance);
             BindMethodDefinition
                 .MakeGenericMethod(method.InputType.ClrType, method.OutputType.ClrType)
-                .Invoke(null, [context, _descriptor.FullName, method, implementation, _logger]);
+                .Invoke(null, [context, _descriptor.FullName, method, implementation, _logger, _durable]);
         }
     }
 
@@ -41,7 +44,8 @@ internal sealed class GrpcServiceBinder<TService> : IServiceMethodProvider<TServ
         string serviceName,
         MethodDescriptor descriptor,
         MethodInfo? implementation,
-        ILogger logger)
+        ILogger logger,
+        Func<Task> durable)
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse>
     {
@@ -72,7 +76,9 @@ internal sealed class GrpcServiceBinder<TService> : IServiceMethodProvider<TServ
 
             try
             {
-                return await handler(service, request, callContext);
+                var response = await handler(service, request, callContext);
+                await durable();
+                return response;
             }
             catch (RpcException e)
             {

@@ -21,13 +21,17 @@ internal sealed class HttpApiRouter
     private readonly List<Binding> _bindings = [];
     private readonly JsonParser _parser;
     private readonly JsonFormatter _formatter;
+    private readonly Func<Task> _durable;
 
-    public HttpApiRouter(IServiceProvider services, params (ServiceDescriptor Descriptor, Type Endpoint)[] servicesToExpose)
+    // Like the gRPC binder, an answer waits for durable: with a state file, a signal or terminate sent from the UI is
+    // acknowledged only once committed.
+    public HttpApiRouter(IServiceProvider services, Func<Task> durable, params (ServiceDescriptor Descriptor, Type Endpoint)[] servicesToExpose)
     {
         var registry = TypeRegistry.FromFiles([.. servicesToExpose.Select(s => s.Descriptor.File),
             Temporalio.Api.ErrorDetails.V1.MessageReflection.Descriptor]);
         _parser = new JsonParser(JsonParser.Settings.Default.WithIgnoreUnknownFields(true).WithTypeRegistry(registry));
         _formatter = new JsonFormatter(JsonFormatter.Settings.Default.WithTypeRegistry(registry));
+        _durable = durable;
         var invokerDefinition = typeof(HttpApiRouter).GetMethod(nameof(CreateInvoker), BindingFlags.NonPublic | BindingFlags.Static)!;
         foreach (var (descriptor, endpointType) in servicesToExpose)
         {
@@ -152,6 +156,7 @@ internal sealed class HttpApiRouter
         try
         {
             response = await binding.Invoke(request, new HttpCallContext(http, binding.Method.FullName));
+            await _durable();
         }
         catch (RpcException e)
         {

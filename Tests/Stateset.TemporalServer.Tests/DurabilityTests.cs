@@ -1,0 +1,315 @@
+using Microsoft.Data.Sqlite;
+using Stateset.TemporalServer.Tests.Workflows;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Client;
+using Temporalio.Worker;
+
+namespace Stateset.TemporalServer.Tests;
+
+/// <summary>
+/// The server on a <c>--db-filename</c> file, killed with SIGKILL while a workflow waits on each kind of pending state,
+/// then started again on the same file: the workflow completes with the same result and its history has no doubled event.
+/// </summary>
+public sealed class DurabilityTests : IDisposable
+{
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"durable-{Guid.NewGuid():N}.db");
+    private readonly string _taskQueue = $"tq-{Guid.NewGuid()}";
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
+        {
+            File.Delete(_file + suffix);
+        }
+    }
+
+    [Theory]
+    [InlineData("timer")]
+    [InlineData("activity")]
+    [InlineData("child")]
+    [InlineData("countdown")]
+    public async Task Kill9_WhileWaiting_CompletesAfterRestart(string kind)
+    {
+        var id = $"durable-{kind}-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                // "activity": no worker yet, so the restart finds the activity task queued and undelivered.
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync(kind, id), new(id, _taskQueue));
+                if (kind != "activity")
+                {
+                    await WithWorkerAsync(client, () => WaitForEventAsync(client, id, kind == "timer" ? EventType.TimerStarted : EventType.StartChildWorkflowExecutionInitiated));
+                }
+            },
+            async client =>
+            {
+                var result = await WithWorkerAsync(client, () => client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync());
+                Assert.Equal(kind switch { "activity" => $"Hi {id}", "countdown" => "counted 3", _ => "timer fired" }, result);
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+    }
+
+    [Fact]
+    public async Task Kill9_WaitingForApproval_SignalAfterRestart_Completes_AndIsQueryableAfterClose()
+    {
+        var id = $"durable-signal-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new(id, _taskQueue));
+                await WithWorkerAsync(client, async () => Assert.Equal("none", await handle.QueryAsync(wf => wf.Approval)));
+            },
+            async client =>
+            {
+                var handle = client.GetWorkflowHandle<DurableStepsWorkflow, string>(id);
+                await handle.SignalAsync(wf => wf.ApproveAsync("ops"));
+                await WithWorkerAsync(client, async () =>
+                {
+                    Assert.Equal("approved by ops", await handle.GetResultAsync());
+                    Assert.Equal("ops", await handle.QueryAsync(wf => wf.Approval));
+                });
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+    }
+
+    [Fact]
+    public async Task Kill9_AfterSignalWithStartAndUpdate_BothSurvive()
+    {
+        var id = $"durable-update-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                var options = new WorkflowOptions(id, _taskQueue);
+                options.SignalWithStart((DurableStepsWorkflow wf) => wf.ApproveAsync("signal-with-start"));
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("update", id), options);
+            },
+            async client =>
+            {
+                var handle = client.GetWorkflowHandle<DurableStepsWorkflow, string>(id);
+                await WithWorkerAsync(client, async () =>
+                {
+                    Assert.Equal("approved by signal-with-start", await handle.GetResultAsync());
+                });
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+
+        var second = $"durable-update2-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("update", second), new(second, _taskQueue));
+                await WithWorkerAsync(client, async () => Assert.Equal("accepted ops", await handle.ExecuteUpdateAsync(wf => wf.ApproveByUpdateAsync("ops"))));
+            },
+            async client =>
+            {
+                var handle = client.GetWorkflowHandle<DurableStepsWorkflow, string>(second);
+                Assert.Equal("approved by ops", await WithWorkerAsync(client, () => handle.GetResultAsync()));
+                await AssertNoDoubledEventsAsync(client, second);
+            });
+    }
+
+    [Fact]
+    public async Task Kill9_DuringAsyncCompletion_TheTokenFromBeforeTheRestartCompletesTheActivity()
+    {
+        var id = $"durable-async-{Guid.NewGuid()}";
+        string token = string.Empty;
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("async-activity", id), new(id, _taskQueue));
+                token = await WithWorkerAsync(client, () => TestActivities.StartedAsync(id));
+            },
+            async client =>
+            {
+                await client.GetAsyncActivityHandle(Convert.FromBase64String(token)).CompleteAsync("paid after the restart");
+                var result = await WithWorkerAsync(client, () => client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync());
+                Assert.Equal("paid after the restart", result);
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+    }
+
+    [Fact]
+    public async Task Restart_KeepsVisibility_SearchAttributes_AndRequestIdDedupe()
+    {
+        var id = $"durable-visibility-{Guid.NewGuid()}";
+        string runId = string.Empty;
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, _taskQueue));
+                runId = handle.ResultRunId!;
+                await WithWorkerAsync(client, () => handle.GetResultAsync());
+            },
+            async client =>
+            {
+                var found = new List<WorkflowExecution>();
+                await foreach (var execution in client.ListWorkflowsAsync($"WorkflowId = '{id}' AND DurableStage = 'done' AND ExecutionStatus = 'Completed'"))
+                {
+                    found.Add(execution);
+                }
+
+                Assert.Equal(runId, Assert.Single(found).RunId);
+                Assert.Equal("timer fired", await client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync());
+                await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowAlreadyStartedException>(() =>
+                    client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, _taskQueue) { IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate }));
+            });
+    }
+
+    [Fact]
+    public async Task CleanStop_ThenRestart_KeepsRegisteredNamespaces()
+    {
+        var (first, client) = await ServerProcess.StartOnFileAsync(_file);
+        await using (first)
+        {
+            await client.WorkflowService.RegisterNamespaceAsync(new() { Namespace = "kept" });
+            await first.InterruptAsync();
+        }
+
+        var (second, again) = await ServerProcess.StartOnFileAsync(_file);
+        await using (second)
+        {
+            var described = await again.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "kept" });
+            Assert.Equal("kept", described.NamespaceInfo.Name);
+        }
+    }
+
+    [Theory]
+    [InlineData("not sqlite")]
+    [InlineData("truncated")]
+    [InlineData("newer schema")]
+    [InlineData("another program's")]
+    public async Task BadFile_OneLine_NonZeroExit_FileUntouched(string kind)
+    {
+        await PrepareBadFileAsync(kind);
+        var before = await File.ReadAllBytesAsync(_file);
+
+        await using var server = ServerProcess.Start("--db-filename", _file);
+        var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(_file, line, StringComparison.Ordinal);
+        Assert.Contains("refusing", line, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(_file));
+    }
+
+    private async Task PrepareBadFileAsync(string kind)
+    {
+        switch (kind)
+        {
+            case "not sqlite":
+                await File.WriteAllTextAsync(_file, "these are somebody's notes, not a database\n");
+                return;
+            case "another program's":
+                await using (var connection = new SqliteConnection($"Data Source={_file};Pooling=False"))
+                {
+                    await connection.OpenAsync();
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "CREATE TABLE invoices (id INTEGER PRIMARY KEY)";
+                    await command.ExecuteNonQueryAsync();
+                }
+
+                return;
+        }
+
+        // A real file of this server, with work in it, then damaged.
+        var id = $"durable-bad-{Guid.NewGuid()}";
+        var (server, client) = await ServerProcess.StartOnFileAsync(_file);
+        await using (server)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new($"{id}-{i}", _taskQueue));
+            }
+
+            // A clean stop folds the write-ahead log into the file, so what is cut below is the data itself.
+            await server.InterruptAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        if (kind == "newer schema")
+        {
+            await using var connection = new SqliteConnection($"Data Source={_file};Pooling=False");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'; PRAGMA wal_checkpoint(TRUNCATE);";
+            await command.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            var bytes = await File.ReadAllBytesAsync(_file);
+            await File.WriteAllBytesAsync(_file, bytes[..(bytes.Length / 2)]);
+        }
+    }
+
+    /// <summary>Runs <paramref name="before"/> on a server, kills it with SIGKILL, and runs <paramref name="after"/> on a new one on the same file.</summary>
+    private async Task RunAcrossRestartAsync(Func<TemporalClient, Task> before, Func<TemporalClient, Task> after)
+    {
+        var (first, client) = await ServerProcess.StartOnFileAsync(_file);
+        await using (first)
+        {
+            await before(client);
+            await first.KillAsync();
+        }
+
+        var (second, again) = await ServerProcess.StartOnFileAsync(_file);
+        await using (second)
+        {
+            await after(again);
+        }
+    }
+
+    private async Task<T> WithWorkerAsync<T>(ITemporalClient client, Func<Task<T>> test)
+    {
+        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(_taskQueue)
+            .AddWorkflow<DurableStepsWorkflow>()
+            .AddWorkflow<TickingCountdownWorkflow>()
+            .AddAllActivities(new TestActivities()));
+        return await worker.ExecuteAsync(test);
+    }
+
+    private Task WithWorkerAsync(ITemporalClient client, Func<Task> test) => WithWorkerAsync(client, async () =>
+    {
+        await test();
+        return true;
+    });
+
+    private static async Task<bool> WaitForEventAsync(ITemporalClient client, string id, EventType type)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var history = await client.GetWorkflowHandle(id).FetchHistoryAsync();
+            if (history.Events.Any(e => e.EventType == type))
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{id} never wrote {type}");
+    }
+
+    /// <summary>Ids run 1..n without a gap, and nothing that happens once (a timer firing, an activity ending) happens twice.</summary>
+    private static async Task AssertNoDoubledEventsAsync(ITemporalClient client, string id)
+    {
+        var events = (await client.GetWorkflowHandle(id).FetchHistoryAsync()).Events;
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.EventId));
+        Assert.Single(events, e => e.EventType == EventType.WorkflowExecutionStarted);
+        Assert.Single(events, e => e.EventType is EventType.WorkflowExecutionCompleted);
+        AssertOnce(events, e => e.TimerFiredEventAttributes?.StartedEventId);
+        AssertOnce(events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId);
+        AssertOnce(events, e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId);
+        AssertOnce(events, e => e.ChildWorkflowExecutionCompletedEventAttributes?.InitiatedEventId);
+        AssertOnce(events, e => e.WorkflowExecutionSignaledEventAttributes is null ? null : e.WorkflowExecutionSignaledEventAttributes.SignalName);
+    }
+
+    private static void AssertOnce<T>(IEnumerable<HistoryEvent> events, Func<HistoryEvent, T?> key)
+    {
+        var keys = events.Select(key).Where(k => k is not null).ToList();
+        Assert.Equal(keys.Distinct().Count(), keys.Count);
+    }
+}
