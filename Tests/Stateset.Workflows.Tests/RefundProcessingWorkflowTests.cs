@@ -139,6 +139,45 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
         });
     }
 
+    [Fact]
+    public async Task NotificationFailingForGood_FailsTheRun_AndClosesItsRowAsFailedWithTheReason()
+    {
+        var world = new ScriptedWorld(Client) { FailOnce = "Notify refund_issued" };
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Request(NewId("o"), "r1", 40m), taskQueue);
+
+            var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Contains("Injected failure of Notify refund_issued", Failures.Describe(failure.InnerException!), StringComparison.Ordinal);
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal("failed", status.Status);
+            Assert.Contains("Injected failure", status.FailureReason, StringComparison.Ordinal);
+            Assert.Equal($"ReadModel {handle.Id} failed/done closed", world.CallsTo($"ReadModel {handle.Id}").Last());
+            await Histories.SaveAsync(Client, "refund-notify-failed-closes-row", handle.Id);
+        });
+    }
+
+    [Fact]
+    public async Task FirstReadModelWriteFailing_FailsTheRun_AndStillWritesItsRowClosed()
+    {
+        var world = new ScriptedWorld(Client) { FailOnce = "ReadModel" };
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Request(NewId("o"), "r1", 40m), taskQueue);
+
+            await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Equal(
+                [$"ReadModel {handle.Id} validating/validating", $"ReadModel {handle.Id} failed/done closed"],
+                world.CallsTo($"ReadModel {handle.Id}").ToArray());
+        });
+
+        Assert.Empty(world.CallsTo("Refund "));
+    }
+
     private static RefundRequest Request(string orderId, string refund, decimal amount) =>
         new($"{orderId}-{refund}", orderId, "cus-ava", amount, "USD", "damaged in transit", "ops@example.com");
 

@@ -168,6 +168,47 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
         Assert.Contains(world.Calls, c => c.StartsWith("Notify return_rejected", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task ApprovalStatusWriteFailingForGood_FailsTheRun_AndClosesItsRowAsFailedWithTheReason()
+    {
+        var world = new ScriptedWorld(Client) { FailOnce = "ReturnStatus approved" };
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(NewId("ret"), new ReturnLine("TENT-2P", 1)), taskQueue);
+
+            var failure = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Contains("Injected failure of ReturnStatus approved", Failures.Describe(failure.InnerException!), StringComparison.Ordinal);
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal("failed", status.Status);
+            Assert.Contains("Injected failure", status.FailureReason, StringComparison.Ordinal);
+            Assert.Equal($"ReadModel {handle.Id} failed/done closed", world.CallsTo($"ReadModel {handle.Id}").Last());
+            await Histories.SaveAsync(Client, "return-status-failed-closes-row", handle.Id);
+        });
+
+        Assert.Empty(world.CallsTo("BuyLabel"));
+    }
+
+    [Fact]
+    public async Task FirstReadModelWriteFailing_FailsTheRun_AndStillWritesItsRowClosed()
+    {
+        var world = new ScriptedWorld(Client) { FailOnce = "ReadModel" };
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(NewId("ret"), new ReturnLine("TENT-2P", 1)), taskQueue);
+
+            await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+
+            Assert.Equal(
+                [$"ReadModel {handle.Id} requested/checking eligibility", $"ReadModel {handle.Id} failed/done closed"],
+                world.CallsTo($"ReadModel {handle.Id}").ToArray());
+        });
+
+        Assert.Empty(world.CallsTo("OpenReturn"));
+    }
+
     private static AuthorizeReturnInput Input(string returnId, params ReturnLine[] lines) => new(returnId, "o-1", "cus-ava", lines, "does not fit");
 
     private Task<WorkflowHandle<ReturnAuthorizationWorkflow, AuthorizeReturnResult>> StartAsync(AuthorizeReturnInput input, string taskQueue) =>

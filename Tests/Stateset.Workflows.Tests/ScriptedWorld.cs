@@ -21,6 +21,7 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     private readonly ConcurrentDictionary<string, decimal> _captured = new();
     private readonly ConcurrentDictionary<string, decimal> _refunded = new();
     private readonly ConcurrentDictionary<string, decimal> _refundAmounts = new();
+    private int _failedOnce;
 
     public bool DeclinePayment { get; set; }
 
@@ -57,6 +58,9 @@ public sealed class ScriptedWorld(ITemporalClient client) :
 
     /// <summary>Gets or sets what a read-model write waits for before it completes (a slow database), by the stage it writes.</summary>
     public Func<WorkflowRunUpdate, Task>? ReadModelWriteDelay { get; set; }
+
+    /// <summary>Gets or sets the start of a call (as <see cref="Calls"/> lists it) that fails non-retryably the first time it is made.</summary>
+    public string? FailOnce { get; set; }
 
     public IReadOnlyList<string> Calls => [.. _calls];
 
@@ -423,5 +427,12 @@ public sealed class ScriptedWorld(ITemporalClient client) :
         return new ReturnEligibility(returnId, orderId, ReturnEligible, decisions, "USD", itemTotal, fees, itemTotal - fees);
     }
 
-    private void Record(string call) => _calls.Enqueue(call);
+    private void Record(string call)
+    {
+        _calls.Enqueue(call);
+        if (FailOnce is { } planned && call.StartsWith(planned, StringComparison.Ordinal) && Interlocked.Exchange(ref _failedOnce, 1) == 0)
+        {
+            throw new ApplicationFailureException($"Injected failure of {call}", "InjectedFault", nonRetryable: true);
+        }
+    }
 }

@@ -21,4 +21,7 @@ public static class Patches
 
     /// <summary>A failed or cancelled label run closes its shipment row as failed or cancelled.</summary>
     public const string LabelClosesFailedShipment = "label-closes-failed-shipment";
+
+    /// <summary>A refund, return or label run that fails for any reason closes its read-model row (creating it if need be) before it ends.</summary>
+    public const string FailedRunClosesItsRow = "failed-run-closes-its-row";
 }

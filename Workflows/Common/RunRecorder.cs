@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Stateset.Workflows.Activities;
+using Temporalio.Exceptions;
 using Temporalio.Workflows;
 
 namespace Stateset.Workflows.Common;
@@ -29,6 +31,44 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
 
     /// <summary>Gets the sequence of the last write.</summary>
     public long Sequence => _sequence;
+
+    /// <summary>Gets a value indicating whether a closing write has been recorded.</summary>
+    public bool Closed { get; private set; }
+
+    /// <summary>
+    /// Runs a workflow's steps so that whatever failure ends the run (a step failing for good, the first write of the
+    /// row failing, a cancellation) first closes the read-model row, as failed or cancelled with the reason, creating
+    /// the row if it was never written. The run still ends with the original failure: should the closing write fail
+    /// too, that is logged and the original failure is rethrown.
+    /// </summary>
+    /// <typeparam name="T">The workflow's result.</typeparam>
+    /// <param name="run">The workflow's steps.</param>
+    /// <param name="noted">Told the reason before the row is closed (for the workflow's status query).</param>
+    /// <returns>The steps' result.</returns>
+    public async Task<T> ClosesOnFailureAsync<T>(Func<Task<T>> run, Action<string>? noted = null)
+    {
+        try
+        {
+            return await run();
+        }
+        catch (Exception e) when (EndsRun(e) && !Closed && Workflow.Patched(Patches.FailedRunClosesItsRow))
+        {
+            var reason = Failures.Describe(e);
+            noted?.Invoke(reason);
+            var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+            try
+            {
+                await RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["reason"] = reason });
+            }
+            catch (ActivityFailureException written)
+            {
+                Workflow.Logger.LogWarning(
+                    "Could not close the read-model row of {WorkflowId} as {Status}: {Failure}", Workflow.Info.WorkflowId, status, Failures.Describe(written));
+            }
+
+            throw;
+        }
+    }
 
     /// <summary>Moves the run to a status and stage and records it everywhere.</summary>
     public async Task RecordAsync(
@@ -74,5 +114,9 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         // The closing write happens even when the run is being cancelled: the row must not stay open.
         await Workflow.ExecuteActivityAsync(
             (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
+        Closed |= closed;
     }
+
+    /// <summary>Whether a failure ends the run (a bug in the workflow's code instead fails the task, which is retried).</summary>
+    private static bool EndsRun(Exception e) => e is FailureException || TemporalException.IsCanceledException(e);
 }

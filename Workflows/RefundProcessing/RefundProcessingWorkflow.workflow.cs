@@ -55,11 +55,32 @@ public sealed class RefundProcessingWorkflow
 
     /// <summary>Runs the refund.</summary>
     [WorkflowRun]
-    public async Task<RefundResult> RunAsync(RefundRequest request)
+    public Task<RefundResult> RunAsync(RefundRequest request)
     {
         _request = request;
         _recorder = new RunRecorder("RefundProcessing", request.RefundId, request.OrderId, request.CustomerId);
-        await _recorder.RecordAsync("validating", "validating", request.Amount, request.Currency);
+        return _recorder.ClosesOnFailureAsync(() => RefundAsync(request), reason => _failure ??= reason);
+    }
+
+    /// <summary>An operator approves the refund.</summary>
+    [WorkflowSignal]
+    public Task ApproveAsync(OperatorDecision decision)
+    {
+        CurrentGate.Approve(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An operator rejects the refund.</summary>
+    [WorkflowSignal]
+    public Task RejectAsync(OperatorDecision decision)
+    {
+        CurrentGate.Reject(decision);
+        return Task.CompletedTask;
+    }
+
+    private async Task<RefundResult> RefundAsync(RefundRequest request)
+    {
+        await _recorder!.RecordAsync("validating", "validating", request.Amount, request.Currency);
         var paymentId = PaymentIds.ForOrder(request.OrderId);
         try
         {
@@ -116,22 +137,6 @@ public sealed class RefundProcessingWorkflow
         var facts = new Dictionary<string, string> { ["providerRefundId"] = settlement.ProviderRefundId };
         await _recorder.RecordAsync("refunded", "done", settlement.Amount, settlement.Currency, closed: true, details: facts);
         return new RefundResult(request.RefundId, "refunded", settlement.Amount, settlement.Currency, settlement.ProviderRefundId, null);
-    }
-
-    /// <summary>An operator approves the refund.</summary>
-    [WorkflowSignal]
-    public Task ApproveAsync(OperatorDecision decision)
-    {
-        CurrentGate.Approve(decision);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>An operator rejects the refund.</summary>
-    [WorkflowSignal]
-    public Task RejectAsync(OperatorDecision decision)
-    {
-        CurrentGate.Reject(decision);
-        return Task.CompletedTask;
     }
 
     private async Task ValidateAsync(string paymentId, RefundRequest request)

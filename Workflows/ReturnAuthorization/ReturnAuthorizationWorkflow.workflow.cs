@@ -61,11 +61,60 @@ public sealed class ReturnAuthorizationWorkflow
 
     /// <summary>Runs the return.</summary>
     [WorkflowRun]
-    public async Task<AuthorizeReturnResult> RunAsync(AuthorizeReturnInput input)
+    public Task<AuthorizeReturnResult> RunAsync(AuthorizeReturnInput input)
     {
         _input = input;
         _recorder = new RunRecorder("ReturnAuthorization", input.ReturnId, input.OrderId, input.CustomerId);
-        await _recorder.RecordAsync("requested", "checking eligibility");
+        return _recorder.ClosesOnFailureAsync(() => AuthorizeAsync(input), reason => _failure ??= reason);
+    }
+
+    /// <summary>An operator approves the return.</summary>
+    [WorkflowSignal]
+    public Task ApproveAsync(OperatorDecision decision)
+    {
+        _approval.Approve(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>An operator rejects the return.</summary>
+    [WorkflowSignal]
+    public Task RejectAsync(OperatorDecision decision)
+    {
+        _approval.Reject(decision);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The warehouse received the parcel.</summary>
+    [WorkflowSignal]
+    public Task ReceivedAsync(ReturnReceipt receipt)
+    {
+        if (!_awaitingReceipt || _receipt is not null)
+        {
+            _timeline.Add("receipt", StepOutcome.Ignored, $"from {receipt.ReceivedBy}: " + (_receipt is not null ? "already received" : "not awaiting the parcel"));
+            return Task.CompletedTask;
+        }
+
+        _receipt = receipt;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The warehouse reports the inspection of the received items.</summary>
+    [WorkflowSignal]
+    public Task InspectedAsync(InspectionReport report)
+    {
+        if (!_awaitingInspection || _inspection is not null)
+        {
+            _timeline.Add("inspection", StepOutcome.Ignored, $"from {report.InspectedBy}: " + (_inspection is not null ? "already inspected" : "not awaiting an inspection"));
+            return Task.CompletedTask;
+        }
+
+        _inspection = report;
+        return Task.CompletedTask;
+    }
+
+    private async Task<AuthorizeReturnResult> AuthorizeAsync(AuthorizeReturnInput input)
+    {
+        await _recorder!.RecordAsync("requested", "checking eligibility");
         var request = new ReturnRequest(input.ReturnId, input.OrderId, input.Lines, input.Reason);
         try
         {
@@ -115,50 +164,6 @@ public sealed class ReturnAuthorizationWorkflow
             await _recorder.RecordAsync("failed", "done", closed: true, details: new Dictionary<string, string> { ["reason"] = _failure });
             throw Failures.AsBusinessFailure(e, $"Return {input.ReturnId} failed", "ReturnFailed");
         }
-    }
-
-    /// <summary>An operator approves the return.</summary>
-    [WorkflowSignal]
-    public Task ApproveAsync(OperatorDecision decision)
-    {
-        _approval.Approve(decision);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>An operator rejects the return.</summary>
-    [WorkflowSignal]
-    public Task RejectAsync(OperatorDecision decision)
-    {
-        _approval.Reject(decision);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>The warehouse received the parcel.</summary>
-    [WorkflowSignal]
-    public Task ReceivedAsync(ReturnReceipt receipt)
-    {
-        if (!_awaitingReceipt || _receipt is not null)
-        {
-            _timeline.Add("receipt", StepOutcome.Ignored, $"from {receipt.ReceivedBy}: " + (_receipt is not null ? "already received" : "not awaiting the parcel"));
-            return Task.CompletedTask;
-        }
-
-        _receipt = receipt;
-        return Task.CompletedTask;
-    }
-
-    /// <summary>The warehouse reports the inspection of the received items.</summary>
-    [WorkflowSignal]
-    public Task InspectedAsync(InspectionReport report)
-    {
-        if (!_awaitingInspection || _inspection is not null)
-        {
-            _timeline.Add("inspection", StepOutcome.Ignored, $"from {report.InspectedBy}: " + (_inspection is not null ? "already inspected" : "not awaiting an inspection"));
-            return Task.CompletedTask;
-        }
-
-        _inspection = report;
-        return Task.CompletedTask;
     }
 
     /// <summary>Null when the return may go ahead; else how it ends and why.</summary>
