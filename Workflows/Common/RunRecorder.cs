@@ -55,7 +55,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         {
             var reason = Failures.Describe(e);
             noted?.Invoke(reason);
-            var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+            const string status = "failed";
             try
             {
                 await RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["reason"] = reason });
@@ -118,5 +118,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     }
 
     /// <summary>Whether a failure ends the run (a bug in the workflow's code instead fails the task, which is retried).</summary>
-    private static bool EndsRun(Exception e) => e is FailureException || TemporalException.IsCanceledException(e);
+    // A cancelled run is left to its own cancel path (the label run voids and closes itself, detached from the
+    // cancellation); acting here too wrote a patch marker that a replay of the cancelled run did not reproduce.
+    private static bool EndsRun(Exception e) => e is FailureException && !TemporalException.IsCanceledException(e);
 }

@@ -44,31 +44,11 @@ public sealed class LabelPrintingWorkflow
 
     /// <summary>Runs the label's steps.</summary>
     [WorkflowRun]
-    public Task<PrintLabelResult> RunAsync(PrintLabelInput input)
+    public async Task<PrintLabelResult> RunAsync(PrintLabelInput input)
     {
         _input = input;
         _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null);
-        return _recorder.ClosesOnFailureAsync(() => ProduceAsync(input), reason => _failure ??= reason);
-    }
-
-    /// <summary>The print station confirms it printed the job.</summary>
-    [WorkflowSignal]
-    public async Task PrintedAsync(PrintAcknowledgement acknowledgement)
-    {
-        if (_printJob is null || acknowledgement.PrintJobId != _printJob.Id || _acknowledgement is not null)
-        {
-            var why = _acknowledgement is not null ? "already acknowledged" : "not the job this label waits for";
-            _timeline.Add("print acknowledgement", StepOutcome.Ignored, $"{acknowledgement.PrintJobId} from {acknowledgement.StationId}: {why}");
-            return;
-        }
-
-        _acknowledgement = acknowledgement;
-        await Task.CompletedTask;
-    }
-
-    private async Task<PrintLabelResult> ProduceAsync(PrintLabelInput input)
-    {
-        await _recorder!.RecordAsync("validating", "addresses");
+        await _recorder.RecordAsync("validating", "addresses");
         try
         {
             var fromInput = new ValidateAddressInput(input.From, "from");
@@ -123,6 +103,21 @@ public sealed class LabelPrintingWorkflow
             await _recorder.RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["failure"] = _failure });
             throw Failures.AsBusinessFailure(e, "Label could not be produced", "LabelFailed");
         }
+    }
+
+    /// <summary>The print station confirms it printed the job.</summary>
+    [WorkflowSignal]
+    public async Task PrintedAsync(PrintAcknowledgement acknowledgement)
+    {
+        if (_printJob is null || acknowledgement.PrintJobId != _printJob.Id || _acknowledgement is not null)
+        {
+            var why = _acknowledgement is not null ? "already acknowledged" : "not the job this label waits for";
+            _timeline.Add("print acknowledgement", StepOutcome.Ignored, $"{acknowledgement.PrintJobId} from {acknowledgement.StationId}: {why}");
+            return;
+        }
+
+        _acknowledgement = acknowledgement;
+        await Task.CompletedTask;
     }
 
     /// <summary>Closes the shipment row as failed or cancelled; a failure to do so is noted, not allowed to keep the run open.</summary>
