@@ -48,7 +48,18 @@ public sealed class LabelPrintingWorkflow
     {
         _input = input;
         _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null);
-        await _recorder.RecordAsync("validating", "addresses");
+        try
+        {
+            await _recorder.RecordAsync("validating", "addresses");
+        }
+        catch (ActivityFailureException e) when (Workflow.Patched(Patches.FailedRunClosesItsRow))
+        {
+            // The first write failed for good: the run still ends with a closed row saying why, or none would exist.
+            _failure ??= Failures.Describe(e);
+            await _recorder.RecordAsync("failed", "done", closed: true, details: new Dictionary<string, string> { ["reason"] = _failure });
+            throw;
+        }
+
         try
         {
             var fromInput = new ValidateAddressInput(input.From, "from");
