@@ -470,11 +470,15 @@ internal sealed partial class TemporalEngine
 
     private void RequestCancelActivity(WorkflowRun run, long scheduledEventId, long completedId, string identity)
     {
-        if (!run.Activities.TryGetValue(scheduledEventId, out var activity))
+        var found = run.Activities.TryGetValue(scheduledEventId, out var activity);
+        if (!found && !HasBufferedFinish(run, scheduledEventId))
         {
             return;
         }
 
+        // Temporal records the request even when the activity finished while this workflow task was in flight
+        // (its finish event is still buffered): the SDK replays its cancel command against this event, and a
+        // history without it fails replay with a nondeterminism error.
         var requested = NewEvent(EventType.ActivityTaskCancelRequested);
         requested.ActivityTaskCancelRequestedEventAttributes = new()
         {
@@ -482,6 +486,11 @@ internal sealed partial class TemporalEngine
             WorkflowTaskCompletedEventId = completedId,
         };
         Append(run, requested);
+        if (activity is null)
+        {
+            return;
+        }
+
         activity.CancelRequested = true;
         activity.CancelRequestedEventId = requested.EventId;
         if (activity.State != ActivityStatus.Started)
@@ -496,4 +505,13 @@ internal sealed partial class TemporalEngine
             EndActivity(run, activity, canceled, _ => { }, wasStarted: false);
         }
     }
+
+    private static bool HasBufferedFinish(WorkflowRun run, long scheduledEventId) => run.Buffered.Any(e => e.EventType switch
+    {
+        EventType.ActivityTaskCompleted => e.ActivityTaskCompletedEventAttributes.ScheduledEventId == scheduledEventId,
+        EventType.ActivityTaskFailed => e.ActivityTaskFailedEventAttributes.ScheduledEventId == scheduledEventId,
+        EventType.ActivityTaskTimedOut => e.ActivityTaskTimedOutEventAttributes.ScheduledEventId == scheduledEventId,
+        EventType.ActivityTaskCanceled => e.ActivityTaskCanceledEventAttributes.ScheduledEventId == scheduledEventId,
+        _ => false,
+    });
 }

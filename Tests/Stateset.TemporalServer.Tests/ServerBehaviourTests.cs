@@ -136,4 +136,63 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         Assert.Equal(WorkflowExecutionStatus.Running, (await Client.GetWorkflowHandle(id).DescribeAsync()).Status);
         await Client.GetWorkflowHandle(id).TerminateAsync("test over");
     }
+
+    [Fact]
+    public async Task CancellingAnActivity_ThatFinishedDuringTheWorkflowTask_RecordsTheRequestBeforeTheBufferedFinish()
+    {
+        // The SDK resolves a try-cancel at once and replays its cancel command against ActivityTaskCancelRequested;
+        // Temporal writes that event even when the activity's completion is still buffered behind the task.
+        var service = Client.Connection.WorkflowService;
+        var taskQueue = NewTaskQueue();
+        var id = NewId("cancel-finished");
+        await service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "Raw" },
+            TaskQueue = new() { Name = taskQueue },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        var first = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        var schedule = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = first.TaskToken };
+        schedule.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.ScheduleActivityTask,
+            ScheduleActivityTaskCommandAttributes = new()
+            {
+                ActivityId = "a",
+                ActivityType = new() { Name = "Work" },
+                TaskQueue = new() { Name = taskQueue },
+                StartToCloseTimeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMinutes(1)),
+            },
+        });
+        await service.RespondWorkflowTaskCompletedAsync(schedule);
+        var activity = await service.PollActivityTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        const long scheduledEventId = 5; // after started, and the first task's scheduled, started and completed
+
+        await Client.GetWorkflowHandle(id).SignalAsync("Stop", []);
+        var second = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        await service.RespondActivityTaskCompletedAsync(new() { Namespace = "default", TaskToken = activity.TaskToken });
+        var cancel = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = second.TaskToken };
+        cancel.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.RequestCancelActivityTask,
+            RequestCancelActivityTaskCommandAttributes = new() { ScheduledEventId = scheduledEventId },
+        });
+        await service.RespondWorkflowTaskCompletedAsync(cancel);
+
+        var events = new List<Temporalio.Api.History.V1.HistoryEvent>();
+        await foreach (var e in Client.GetWorkflowHandle(id).FetchHistoryEventsAsync())
+        {
+            events.Add(e);
+        }
+
+        var types = events.SkipWhile(e => e.EventType != EventType.WorkflowExecutionSignaled).Select(e => e.EventType).ToList();
+        Assert.Equal(
+            [EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted, EventType.WorkflowTaskCompleted,
+             EventType.ActivityTaskCancelRequested, EventType.ActivityTaskStarted, EventType.ActivityTaskCompleted, EventType.WorkflowTaskScheduled],
+            types);
+        Assert.Equal(scheduledEventId, events.Single(e => e.EventType == EventType.ActivityTaskCancelRequested).ActivityTaskCancelRequestedEventAttributes.ScheduledEventId);
+        await Client.GetWorkflowHandle(id).TerminateAsync("test over");
+    }
 }
