@@ -30,7 +30,9 @@ internal sealed partial class TemporalEngine
         ("CloseTime", IndexedValueType.Datetime),
         ("HistoryLength", IndexedValueType.Int),
         ("ParentWorkflowId", IndexedValueType.Keyword),
+        ("ParentRunId", IndexedValueType.Keyword),
         ("RootWorkflowId", IndexedValueType.Keyword),
+        ("RootRunId", IndexedValueType.Keyword),
     ];
 
     private readonly Dictionary<(string Ns, string Name), IndexedValueType> _registeredSearchAttributes = [];

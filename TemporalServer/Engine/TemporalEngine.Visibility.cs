@@ -113,7 +113,9 @@ internal sealed partial class TemporalEngine
         "HistoryLength" => (double)run.History.Count,
         "FirstRunId" => run.FirstRunId,
         "ParentWorkflowId" => run.Parent?.Execution.WorkflowId,
+        "ParentRunId" => run.Parent?.Execution.RunId,
         "RootWorkflowId" => run.RootExecution?.WorkflowId,
+        "RootRunId" => run.RootExecution?.RunId,
         _ => run.SearchAttributes.IndexedFields.TryGetValue(field, out var payload) ? DecodeSearchAttribute(payload) : null,
     };
 

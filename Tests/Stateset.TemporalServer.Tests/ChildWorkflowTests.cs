@@ -27,6 +27,35 @@ public sealed class ChildWorkflowTests(TemporalServerFixture fixture) : Temporal
     }
 
     [Fact]
+    public async Task Child_IsFoundByTheQueriesOfTheUisRelationshipsTab()
+    {
+        await WithWorkerAsync(Register, async taskQueue =>
+        {
+            var parentId = NewId("parent");
+            var childId = NewId("child");
+            var parent = await Client.StartWorkflowAsync((ParentWorkflow wf) => wf.RunAsync(new("result", childId)), new(parentId, taskQueue));
+            await parent.GetResultAsync();
+            var runId = parent.ResultRunId!;
+
+            // The Temporal UI finds a run's children and its tree with exactly these visibility queries.
+            async Task<List<string>> IdsAsync(string query)
+            {
+                var ids = new List<string>();
+                await foreach (var run in Client.ListWorkflowsAsync(query))
+                {
+                    ids.Add(run.Id);
+                }
+
+                return ids;
+            }
+
+            Assert.Equal([childId], await IdsAsync($"ParentWorkflowId = \"{parentId}\" AND ParentRunId = \"{runId}\""));
+            Assert.Empty(await IdsAsync($"ParentWorkflowId = \"{parentId}\" AND ParentRunId = \"not-the-run\""));
+            Assert.Equal([childId, parentId], (await IdsAsync($"RootWorkflowId = \"{parentId}\" AND RootRunId = \"{runId}\"")).Order());
+        });
+    }
+
+    [Fact]
     public async Task Child_Fails_ParentSeesChildFailure()
     {
         await WithWorkerAsync(Register, async taskQueue =>
