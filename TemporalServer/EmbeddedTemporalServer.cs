@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -113,6 +114,7 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         }
 
         var app = builder.Build();
+        app.Use(UnrecordedRequest);
         if (uiPort is not null)
         {
             var router = new HttpApiRouter(
@@ -144,6 +146,22 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         // Kestrel lists its addresses in the order they were configured: gRPC first, then the UI.
         var ports = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a).Port).ToList();
         return new EmbeddedTemporalServer(app, engine, options.Address, ports[0], uiPort is null ? null : ports[1]);
+    }
+
+    /// <summary>
+    /// This server stands in for Temporal, whose own spans are no part of the product's traces. Where it shares a
+    /// process with traced services (the one-command stack, the tests), every request it serves (worker long polls,
+    /// the Temporal UI's pages, assets and API calls) would otherwise be exported as theirs.
+    /// </summary>
+    private static Task UnrecordedRequest(HttpContext http, RequestDelegate next)
+    {
+        if (Activity.Current is { } span)
+        {
+            span.IsAllDataRequested = false;
+            span.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+        }
+
+        return next(http);
     }
 
     /// <summary>Moves the virtual clock forward, firing every timer and timeout that falls due.</summary>
