@@ -6,6 +6,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Stateset.Activities.Webhooks;
+using Stateset.Database;
 
 namespace Stateset.Activities.Outbox;
 
@@ -40,7 +41,7 @@ public sealed class WebhookDispatcher(NpgsqlDataSource dataSource, HttpClient ht
 
         // The claim runs every second whether or not anything is due; under an unsampled parent its statement makes
         // no span, so idle polls do not bury the traces people look for. What a claimed delivery does is traced.
-        using (UnsampledScope())
+        using (UntracedStatements.Begin())
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
         {
             claimed = (await connection.QueryAsync<Claimed>(new CommandDefinition(
@@ -157,29 +158,6 @@ public sealed class WebhookDispatcher(NpgsqlDataSource dataSource, HttpClient ht
         return capped * (RandomNumberGenerator.GetInt32(800, 1201) / 1000.0);
     }
 
-    /// <summary>
-    /// Makes spans started until disposal children of a root that is not sampled, which tracers sampling by their
-    /// parent (OpenTelemetry's default) then drop; the ambient span comes back on disposal.
-    /// </summary>
-    private static IDisposable UnsampledScope()
-    {
-        var previous = Activity.Current;
-        Activity.Current = null;
-        var root = new Activity("outbox poll") { ActivityTraceFlags = ActivityTraceFlags.None };
-        root.SetIdFormat(ActivityIdFormat.W3C);
-        root.Start();
-        return new RestoreAmbient(root, previous);
-    }
-
     private sealed record Claimed(
         long DeliveryId, int Attempt, Guid EventId, string EventType, string AggregateType, string AggregateId, string Payload, DateTime OccurredAt, string Url, string Secret);
-
-    private sealed class RestoreAmbient(Activity root, Activity? previous) : IDisposable
-    {
-        public void Dispose()
-        {
-            root.Stop();
-            Activity.Current = previous;
-        }
-    }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Stateset.Database;
 
 namespace Stateset.Gateway.Events;
 
@@ -117,6 +118,7 @@ public sealed class OutboxEventHub(NpgsqlDataSource database, IOptions<EventStre
                         // A quiet connection may have died without telling us; asking it something proves it is alive.
                         if (!await connection.WaitAsync(ListenerCheckInterval, stoppingToken))
                         {
+                            using var untraced = UntracedStatements.Begin();
                             await using var ping = new NpgsqlCommand("SELECT 1", connection);
                             await ping.ExecuteScalarAsync(stoppingToken);
                         }
