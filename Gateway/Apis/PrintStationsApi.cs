@@ -28,8 +28,9 @@ public sealed record PrintJobItem(
     PrintJobLinks Links);
 
 /// <summary>The label a print job prints.</summary>
+/// <param name="CarrierLabelId">The carrier's own id of the label (what the carrier's API, and its sandbox, know it by).</param>
 /// <param name="Voided">The label was voided after the job was queued: do not stick it on a parcel.</param>
-public sealed record PrintJobLabel(string Id, string Carrier, string Service, string TrackingNumber, bool Voided);
+public sealed record PrintJobLabel(string Id, string Carrier, string Service, string TrackingNumber, string? CarrierLabelId, bool Voided);
 
 /// <summary>Where the label's files are and where to acknowledge the job.</summary>
 /// <param name="Ack">POST <c>{"stationId": …}</c> here once the label is printed.</param>
@@ -255,7 +256,7 @@ public static class PrintStationsApi
         var rows = await connection.QueryAsync<PrintJobRow>(new CommandDefinition(
             """
             SELECT j.id, l.shipment_id, j.station_id, j.format, j.status, j.created_at, j.acknowledged_at,
-                   l.id AS label_id, l.carrier, l.service, l.tracking_number, l.voided
+                   l.id AS label_id, l.carrier, l.service, l.tracking_number, l.carrier_label_id, l.voided
             FROM print_jobs j JOIN labels l ON l.id = j.label_id
             WHERE j.station_id = @stationId AND j.status = @status
             ORDER BY j.created_at, j.id
@@ -271,7 +272,7 @@ public static class PrintStationsApi
             row.Status,
             new DateTimeOffset(row.Created_At, TimeSpan.Zero),
             row.Acknowledged_At is { } acknowledged ? new DateTimeOffset(acknowledged, TimeSpan.Zero) : null,
-            new PrintJobLabel(row.Label_Id, row.Carrier, row.Service, row.Tracking_Number, row.Voided),
+            new PrintJobLabel(row.Label_Id, row.Carrier, row.Service, row.Tracking_Number, row.Carrier_Label_Id, row.Voided),
             new PrintJobLinks(
                 $"/labels/{Segment(row.Shipment_Id)}/label.zpl",
                 $"/labels/{Segment(row.Shipment_Id)}/label.pdf",
@@ -314,5 +315,6 @@ public static class PrintStationsApi
         string Carrier,
         string Service,
         string Tracking_Number,
+        string? Carrier_Label_Id,
         bool Voided);
 }

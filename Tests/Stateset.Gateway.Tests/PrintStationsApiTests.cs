@@ -108,6 +108,7 @@ public sealed class PrintStationsApiTests(GatewayFixture gateway)
         Assert.Equal("queued", job.GetProperty("status").GetString());
         Assert.Equal($"{shipmentId}:label", job.GetProperty("label").GetProperty("id").GetString());
         Assert.Equal($"1Z{shipmentId}", job.GetProperty("label").GetProperty("trackingNumber").GetString());
+        Assert.Equal("rl_1", job.GetProperty("label").GetProperty("carrierLabelId").GetString());
         Assert.Equal($"/labels/{shipmentId}/label.zpl", job.GetProperty("links").GetProperty("zpl").GetString());
         Assert.Equal($"/labels/{shipmentId}/label.pdf", job.GetProperty("links").GetProperty("pdf").GetString());
         Assert.Equal($"/print-jobs/{shipmentId}:label:print:{station}/ack", job.GetProperty("links").GetProperty("ack").GetString());

@@ -39,6 +39,9 @@ public sealed class PrintStationsEndToEndTests(EndToEndFixture system)
         Assert.Equal("zpl", job.GetProperty("format").GetString());
         var trackingNumber = job.GetProperty("label").GetProperty("trackingNumber").GetString()!;
         Assert.Equal(await ScalarAsync<string>("SELECT tracking_number FROM labels WHERE shipment_id = @shipmentId", new { shipmentId }), trackingNumber);
+        Assert.Equal(
+            await ScalarAsync<string>("SELECT carrier_label_id FROM labels WHERE shipment_id = @shipmentId", new { shipmentId }),
+            job.GetProperty("label").GetProperty("carrierLabelId").GetString());
 
         using var zpl = await station.GetAsync(new Uri(job.GetProperty("links").GetProperty("zpl").GetString()!, UriKind.Relative));
         using var pdf = await station.GetAsync(new Uri(job.GetProperty("links").GetProperty("pdf").GetString()!, UriKind.Relative));
