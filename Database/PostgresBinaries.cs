@@ -67,6 +67,50 @@ public sealed class PostgresBinaries
         }
 
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (RunAsUser is not null)
+        {
+            await EnsureReachableAsync(path, ct);
+        }
+    }
+
+    /// <summary>
+    /// Owning the folder is not enough: the server user must also be able to pass through every folder above it.
+    /// A data folder under a 0700 one (root's home, a private temp folder) otherwise fails deep inside initdb with a
+    /// bare "Permission denied"; this names the folder in the way and the fix instead.
+    /// </summary>
+    private async Task EnsureReachableAsync(string path, CancellationToken ct)
+    {
+        if (await CanAsync("-w", path, ct))
+        {
+            return;
+        }
+
+        var blocked = path;
+        for (var folder = Path.GetDirectoryName(path); folder is not null; folder = Path.GetDirectoryName(folder))
+        {
+            if (!await CanAsync("-x", folder, ct))
+            {
+                blocked = folder;
+            }
+        }
+
+        var mode = Convert.ToString((int)File.GetUnixFileMode(blocked), 8).PadLeft(4, '0');
+        throw new PostgresUnavailableException(
+            $"The PostgreSQL data folder {path} is out of reach of the '{RunAsUser}' user the server runs as: it cannot enter {blocked} " +
+            $"(mode {mode}). Choose a data folder it can reach (for the stack, e.g. STATESET_DATA_DIR=/var/tmp/stateset-data) or run 'chmod o+x {blocked}'.");
+    }
+
+    private async Task<bool> CanAsync(string test, string path, CancellationToken ct)
+    {
+        try
+        {
+            await RunRawAsync(SystemProgram("runuser"), ["-u", RunAsUser!, "--", SystemProgram("test"), test, path], ct, "test");
+            return true;
+        }
+        catch (PostgresCommandException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Runs one of the PostgreSQL programs and returns its output; a non-zero exit throws with that output.</summary>

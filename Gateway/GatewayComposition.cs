@@ -84,6 +84,7 @@ public static class GatewayComposition
         app.MapRefundsApi();
         app.MapReturnsApi();
         app.MapLabelsApi();
+        app.MapPrintStationsApi();
         app.MapApprovalsApi();
         app.MapRunsApi();
         app.MapWebhookSubscriptionsApi();

@@ -9,7 +9,7 @@ namespace Stateset.Sandboxes;
 
 /// <summary>
 /// A web server on loopback hosting every sandbox under one base address: the payment provider at
-/// <c>/psp/v1/</c> and the carriers under <c>/carriers/</c>. Configuration lives under <c>Sandboxes</c>:
+/// <c>/psp/v1/</c> and the carriers under <c>/carriers/</c>, with their OpenAPI document at <c>/openapi/v1.json</c>. Configuration lives under <c>Sandboxes</c>:
 /// <c>Sandboxes:Port</c> (0 picks a free port) and one section per sandbox.
 /// </summary>
 public sealed class SandboxHost : IAsyncDisposable
@@ -55,6 +55,7 @@ public sealed class SandboxHost : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Services.AddPaymentProviderSandbox(builder.Configuration.GetSection("Sandboxes:PaymentProvider"));
         builder.Services.AddCarrierSandbox(builder.Configuration.GetSection($"Sandboxes:{CarrierSandboxOptions.Section}"));
+        builder.Services.AddOpenApi();
 
         var app = builder.Build();
         MapSandboxes(app);
@@ -79,5 +80,8 @@ public sealed class SandboxHost : IAsyncDisposable
     {
         app.MapPaymentProviderSandbox();
         app.MapCarrierSandbox();
+
+        // The controls (faults, tracking events) are how a person drives the sandboxes; the document lists them.
+        app.MapOpenApi();
     }
 }

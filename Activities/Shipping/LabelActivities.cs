@@ -292,8 +292,12 @@ public sealed class LabelActivities(
             throw LabelVoided(label);
         }
 
+        var issuedAt = await connection.ExecuteScalarAsync<DateTime>("SELECT created_at FROM labels WHERE id = @LabelId", new { label.LabelId });
         var document = new LabelDocument(
-            input.ShipmentId, label.Carrier, label.Service, label.TrackingNumber, input.From, input.To, input.Parcel.WeightGrams);
+            input.ShipmentId, label.Carrier, label.Service, label.TrackingNumber, input.From, input.To, input.Parcel.WeightGrams)
+        {
+            IssuedAt = new DateTimeOffset(issuedAt, TimeSpan.Zero),
+        };
         var zpl = ZplLabelRenderer.Render(document);
         var pdf = PdfLabelRenderer.Render(document);
         await connection.ExecuteAsync(
@@ -338,14 +342,25 @@ public sealed class LabelActivities(
         }
 
         var id = PrintJobKey(label.LabelId, input.StationId);
-        await connection.ExecuteAsync(
+        await using var transaction = await connection.BeginTransactionAsync(Cancellation);
+        var queued = await connection.ExecuteAsync(
             """
             INSERT INTO print_jobs (id, label_id, station_id, idempotency_key, format, created_at)
             VALUES (@Id, @LabelId, @StationId, @Id, @Format, @Now)
             ON CONFLICT DO NOTHING
             """,
-            new { Id = id, label.LabelId, input.StationId, active.Format, Now = time.GetUtcNow() });
-        return await FindPrintJobAsync(connection, id) ?? throw new InvalidOperationException($"Print job {id} vanished.");
+            new { Id = id, label.LabelId, input.StationId, active.Format, Now = time.GetUtcNow() },
+            transaction);
+        if (queued == 1)
+        {
+            // Wakes the stations waiting on GET /print-stations/{id}/jobs (the gateway listens for outbox inserts).
+            await OutboxAsync(
+                connection, transaction, input.ShipmentId, "print_job.queued", new { input.ShipmentId, PrintJobId = id, label.LabelId, input.StationId, active.Format });
+        }
+
+        var job = await FindPrintJobAsync(connection, id, transaction) ?? throw new InvalidOperationException($"Print job {id} vanished.");
+        await transaction.CommitAsync(Cancellation);
+        return job;
     }
 
     /// <inheritdoc />

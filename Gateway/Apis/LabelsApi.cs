@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
@@ -42,7 +43,7 @@ public static class LabelsApi
             .WithName("GetLabel").WithSummary("The label run's status: rate, label, tracking number, print job.");
 
         var printJobs = routes.MapGroup("/print-jobs").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
-        printJobs.MapPost("/{printJobId}/ack", AcknowledgeAsync).RequireAuthorization(ApiScopes.Callback)
+        printJobs.MapPost("/{printJobId}/ack", AcknowledgeAsync).RequireAuthorization(ApiScopes.PrintAcknowledgementPolicy)
             .WithName("AcknowledgePrintJob").WithSummary("A print station confirms it printed a job.");
         return routes;
     }
@@ -94,12 +95,17 @@ public static class LabelsApi
         workflows.GetAsync<LabelPrintingWorkflow, LabelStatus>("shipmentId", shipmentId, WorkflowIds.Label, wf => wf.Status, ct);
 
     private static async Task<Results<Accepted, NotFound, ProblemHttpResult, ValidationProblem>> AcknowledgeAsync(
-        string printJobId, PrintAcknowledgementBody body, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)
+        string printJobId, PrintAcknowledgementBody body, ClaimsPrincipal user, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)
     {
         var check = new RequestValidator().Id("printJobId", printJobId).Id("stationId", body.StationId);
         if (!check.IsValid)
         {
             return TypedResults.ValidationProblem(check.Errors);
+        }
+
+        if (StationKeys.RefuseOtherStation(user, body.StationId) is { } otherStation)
+        {
+            return otherStation;
         }
 
         await using var connection = await database.OpenConnectionAsync(ct);

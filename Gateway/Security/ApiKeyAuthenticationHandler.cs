@@ -57,6 +57,11 @@ public sealed class ApiKeyAuthenticationHandler(
         var scopes = key.Scopes.Contains(ApiScopes.Admin) ? ApiScopes.All : key.Scopes;
         var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Prefix) };
         claims.AddRange(scopes.Select(scope => new Claim(ApiScopes.ClaimType, scope)));
+        if (key.StationId is { } stationId)
+        {
+            claims.Add(new Claim(ApiScopes.StationClaimType, stationId));
+        }
+
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

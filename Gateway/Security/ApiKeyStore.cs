@@ -5,7 +5,9 @@ using Npgsql;
 namespace Stateset.Gateway.Security;
 
 /// <summary>A stored API key, without its secret.</summary>
-public sealed record ApiKeyInfo(string Prefix, string Name, string[] Scopes, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RevokedAt);
+/// <param name="StationId">The print station a <c>station</c> key belongs to; null for every other key.</param>
+public sealed record ApiKeyInfo(
+    string Prefix, string Name, string[] Scopes, DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? RevokedAt, string? StationId = null);
 
 /// <summary>
 /// API keys in PostgreSQL. A key reads <c>ss_{prefix}_{secret}</c>; the secret is 32 random bytes, so a plain
@@ -17,12 +19,17 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
     private const string KeyPrefix = "ss_";
 
     /// <summary>Creates a key and returns it in full; this is the only time the secret is visible.</summary>
-    public async Task<(string Key, ApiKeyInfo Info)> CreateAsync(string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken ct)
+    public Task<(string Key, ApiKeyInfo Info)> CreateAsync(string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken ct) =>
+        CreateAsync(name, scopes, createdBy, stationId: null, ct);
+
+    /// <summary>Creates a key, for one print station when <paramref name="stationId"/> is given; returns it in full, once.</summary>
+    public async Task<(string Key, ApiKeyInfo Info)> CreateAsync(
+        string name, IReadOnlyCollection<string> scopes, string? createdBy, string? stationId, CancellationToken ct)
     {
         var prefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
         var key = $"{KeyPrefix}{prefix}_{secret}";
-        var info = await StoreAsync(prefix, name, secret, scopes, createdBy, ct);
+        var info = await StoreAsync(prefix, name, secret, scopes, createdBy, stationId, ct);
         return (key, info);
     }
 
@@ -53,24 +60,24 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<(string Prefix, string Name, byte[] SecretHash, string[] Scopes, DateTime CreatedAt, string? CreatedBy, DateTime? RevokedAt)>(
-            "SELECT prefix, name, secret_hash, scopes, created_at, created_by, revoked_at FROM api_keys WHERE prefix = @prefix",
+        var row = await connection.QuerySingleOrDefaultAsync<(string Prefix, string Name, byte[] SecretHash, string[] Scopes, DateTime CreatedAt, string? CreatedBy, DateTime? RevokedAt, string? StationId)>(
+            "SELECT prefix, name, secret_hash, scopes, created_at, created_by, revoked_at, station_id FROM api_keys WHERE prefix = @prefix",
             new { prefix });
         if (row.Prefix is null || row.RevokedAt is not null || !CryptographicOperations.FixedTimeEquals(row.SecretHash, Hash(secret)))
         {
             return null;
         }
 
-        return new ApiKeyInfo(row.Prefix, row.Name, row.Scopes, row.CreatedAt, row.CreatedBy, null);
+        return new ApiKeyInfo(row.Prefix, row.Name, row.Scopes, row.CreatedAt, row.CreatedBy, null, row.StationId);
     }
 
     /// <summary>Lists keys, newest first.</summary>
     public async Task<IReadOnlyList<ApiKeyInfo>> ListAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var rows = await connection.QueryAsync<(string Prefix, string Name, string[] Scopes, DateTime CreatedAt, string? CreatedBy, DateTime? RevokedAt)>(
-            "SELECT prefix, name, scopes, created_at, created_by, revoked_at FROM api_keys ORDER BY created_at DESC, prefix");
-        return rows.Select(r => new ApiKeyInfo(r.Prefix, r.Name, r.Scopes, r.CreatedAt, r.CreatedBy, r.RevokedAt)).ToList();
+        var rows = await connection.QueryAsync<(string Prefix, string Name, string[] Scopes, DateTime CreatedAt, string? CreatedBy, DateTime? RevokedAt, string? StationId)>(
+            "SELECT prefix, name, scopes, created_at, created_by, revoked_at, station_id FROM api_keys ORDER BY created_at DESC, prefix");
+        return rows.Select(r => new ApiKeyInfo(r.Prefix, r.Name, r.Scopes, r.CreatedAt, r.CreatedBy, r.RevokedAt, r.StationId)).ToList();
     }
 
     /// <summary>Revokes a key; returns false when there is no such key.</summary>
@@ -106,16 +113,17 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
 
     private static string Base64UrlEncode(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private async Task<ApiKeyInfo> StoreAsync(string prefix, string name, string secret, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken ct)
+    private async Task<ApiKeyInfo> StoreAsync(
+        string prefix, string name, string secret, IReadOnlyCollection<string> scopes, string? createdBy, string? stationId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var createdAt = await connection.ExecuteScalarAsync<DateTime>(
             """
-            INSERT INTO api_keys (prefix, name, secret_hash, scopes, created_by)
-            VALUES (@prefix, @name, @hash, @scopes, @createdBy)
+            INSERT INTO api_keys (prefix, name, secret_hash, scopes, created_by, station_id)
+            VALUES (@prefix, @name, @hash, @scopes, @createdBy, @stationId)
             RETURNING created_at
             """,
-            new { prefix, name, hash = Hash(secret), scopes = scopes.ToArray(), createdBy });
-        return new ApiKeyInfo(prefix, name, [.. scopes], createdAt, createdBy, null);
+            new { prefix, name, hash = Hash(secret), scopes = scopes.ToArray(), createdBy, stationId });
+        return new ApiKeyInfo(prefix, name, [.. scopes], createdAt, createdBy, null, stationId);
     }
 }

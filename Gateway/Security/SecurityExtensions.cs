@@ -28,6 +28,9 @@ public static class SecurityExtensions
 
             options.AddPolicy(ApiScopes.ReadPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Client, ApiScopes.Operator));
             options.AddPolicy(ApiScopes.CancelPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Client, ApiScopes.Operator));
+            options.AddPolicy(ApiScopes.PrintJobsPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Operator));
+            options.AddPolicy(ApiScopes.LabelFilesPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Client, ApiScopes.Operator));
+            options.AddPolicy(ApiScopes.PrintAcknowledgementPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Callback, ApiScopes.Operator));
         });
 
         var limits = builder.Configuration.GetSection("Gateway:RateLimit");

@@ -43,19 +43,22 @@ public static class CarrierSandboxApi
         api.MapGet("/labels/{labelId}", GetLabel).WithName("CarrierSandboxGetLabel");
         api.MapPost("/labels/{labelId}/void", VoidLabel).WithName("CarrierSandboxVoidLabel");
 
-        var controls = carriers.MapGroup("/sandbox");
-        controls.MapGet("/faults", (string carrier, CarrierSandboxState state) => TypedResults.Ok(state.FaultsOf(carrier)));
+        var controls = carriers.MapGroup("/sandbox").WithTags("Carrier sandbox controls");
+        controls.MapGet("/faults", (string carrier, CarrierSandboxState state) => TypedResults.Ok(state.FaultsOf(carrier)))
+            .WithName("CarrierSandboxGetFaults").WithSummary("The faults injected into this carrier now.");
         controls.MapPut("/faults", (string carrier, CarrierFaults faults, CarrierSandboxState state) =>
         {
             state.SetFaults(carrier, faults);
             return TypedResults.Ok(faults);
-        });
+        }).WithName("CarrierSandboxSetFaults")
+            .WithSummary("Sets this carrier's faults: down (every API call 503), failPurchases (label purchases 500), latency (added delay, e.g. \"00:00:02\").");
         controls.MapPost("/fail-next/{calls:int}", (string carrier, int calls, CarrierSandboxState state) =>
         {
             state.FailNextCalls(carrier, calls);
             return TypedResults.NoContent();
-        });
-        controls.MapPost("/labels/{labelId}/events", SendTrackingEventAsync).WithName("CarrierSandboxSendTrackingEvent");
+        }).WithName("CarrierSandboxFailNext").WithSummary("The next {calls} API calls to this carrier answer 503, then it recovers.");
+        controls.MapPost("/labels/{labelId}/events", SendTrackingEventAsync).WithName("CarrierSandboxSendTrackingEvent")
+            .WithSummary("Moves a sold label (status in_transit, delivered or exception, optional description) and sends the signed tracking webhook to the configured URL.");
         return carriers;
     }
 

@@ -28,6 +28,34 @@ public sealed class LocalPostgresClusterTests
     }
 
     [Fact]
+    public async Task DataFolderUnderAPrivateFolder_FailsWithOneLineNamingItAndTheFix_WhenTheServerRunsAsPostgres()
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "stateset-private-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(parent);
+        File.SetUnixFileMode(parent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var start = LocalPostgresCluster.StartAsync(new LocalPostgresOptions(Path.Combine(parent, "data")));
+            if (PostgresBinaries.Locate().RunAsUser is null)
+            {
+                // Not root: the server runs as the folder's owner, who can enter its own 0700 folder.
+                await using var cluster = await start;
+                Assert.NotEmpty(cluster.ConnectionString);
+                return;
+            }
+
+            var refused = await Assert.ThrowsAsync<PostgresUnavailableException>(() => start);
+            Assert.Contains($"cannot enter {parent} (mode 0700)", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($"chmod o+x {parent}", refused.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', refused.Message);
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Dispose_StopsServer_AndRemovesThrowawayFolder()
     {
         var cluster = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions());

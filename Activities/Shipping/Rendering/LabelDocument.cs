@@ -12,6 +12,9 @@ public sealed record LabelDocument(
     Address To,
     int WeightGrams)
 {
+    /// <summary>Gets when the label was bought: the PDF's creation date, so a re-render gives the same bytes.</summary>
+    public DateTimeOffset? IssuedAt { get; init; }
+
     /// <summary>Gets the city line as carriers print it: <c>CITY REGION POSTAL</c>, upper case.</summary>
     public static string CityLine(Address address)
     {

@@ -1,17 +1,20 @@
-using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
+using PdfSharp.Drawing;
+using PdfSharp.Pdf;
 
 namespace Stateset.Activities.Shipping.Rendering;
 
 /// <summary>
-/// Renders the same 4x6 inch label as <see cref="ZplLabelRenderer"/> as a one-page PDF 1.4 file, for laser printers
-/// and for people. Text uses the standard Helvetica and Courier fonts every PDF reader carries, so nothing is
-/// embedded and nothing depends on fonts installed on the (headless) worker; the tracking barcode is drawn as
-/// Code 128 bars. The writer is this small on purpose: the PDFsharp release available here (6.5) is AGPL-3.0 or
-/// commercial, and refuses to run until one of those is chosen in code, which is a decision for the product's owner.
-/// The output is deterministic: the same label always gives the same bytes.
+/// Renders the same 4x6 inch label as <see cref="ZplLabelRenderer"/> as a one-page PDF with PDFsharp 6.2.4 (MIT;
+/// later releases name the AGPL), for laser printers and for people: sender, recipient, carrier, service, weight,
+/// the tracking number as Code 128 bars drawn on the page, and the number in text beneath. The fonts come from
+/// <see cref="LabelFonts"/> and are embedded, so the file prints the same anywhere.
+/// The output is deterministic: the same label always gives the same bytes (its dates are the label's issue time and
+/// its document id a hash of what it shows), so a retried render rewrites exactly what a station may already hold.
 /// </summary>
-public static class PdfLabelRenderer
+public static partial class PdfLabelRenderer
 {
     /// <summary>Page width in points (4 inches).</summary>
     public const double Width = 4 * 72;
@@ -19,175 +22,124 @@ public static class PdfLabelRenderer
     /// <summary>Page height in points (6 inches).</summary>
     public const double Height = 6 * 72;
 
+    private const double Margin = 10;
+
     /// <summary>Renders the label and returns the PDF file's bytes.</summary>
     public static byte[] Render(LabelDocument label)
     {
         ArgumentNullException.ThrowIfNull(label);
-        var page = new PageContent();
+        LabelFonts.EnsureInstalled();
 
-        page.Text(Font.Bold, 8, 10, 16, "FROM");
+        using var document = new PdfDocument();
+        var issuedAt = (label.IssuedAt ?? DateTimeOffset.UnixEpoch).UtcDateTime;
+        document.Info.Title = $"{label.Carrier.ToUpperInvariant()} {label.TrackingNumber}";
+        document.Info.Subject = $"Shipping label for shipment {label.ShipmentId}";
+        document.Info.Creator = "Stateset Workflows";
+        document.Info.CreationDate = issuedAt;
+        document.Info.ModificationDate = issuedAt;
+        var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{label.ShipmentId}\n{label.Carrier}\n{label.TrackingNumber}")), 0, 16);
+        document.Internals.FirstDocumentID = id;
+        document.Internals.SecondDocumentID = id;
+
+        var page = document.AddPage();
+        page.Width = XUnit.FromPoint(Width);
+        page.Height = XUnit.FromPoint(Height);
+        using (var graphics = XGraphics.FromPdfPage(page))
+        {
+            Draw(graphics, label);
+        }
+
+        using var file = new MemoryStream();
+        document.Save(file, closeStream: false);
+        return WithStableIdentifiers(file.ToArray(), id);
+    }
+
+    /// <summary>
+    /// PDFsharp names each embedded font subset with a random six-letter tag (<c>/ABCDEF+DejaVuSans</c>) and gives
+    /// the XMP metadata random document and instance uuids; replacing them with values derived from the document id
+    /// keeps the bytes stable. Each replacement has the length of what it replaces, so every offset in the
+    /// cross-reference table stays right.
+    /// </summary>
+    private static byte[] WithStableIdentifiers(byte[] pdf, string documentId)
+    {
+        byte[] Hash(string of) => SHA256.HashData(Encoding.UTF8.GetBytes($"{documentId}/{of}"));
+        var text = Encoding.Latin1.GetString(pdf);
+        text = SubsetTag().Replace(text, match =>
+            $"/{string.Concat(Hash(match.Groups["face"].Value).Take(6).Select(b => (char)('A' + (b % 26))))}+{match.Groups["face"].Value}");
+        text = XmpUuid().Replace(text, match => $"<xmpMM:{match.Groups["kind"].Value}>uuid:{new Guid(Hash(match.Groups["kind"].Value).AsSpan(0, 16))}");
+        return Encoding.Latin1.GetBytes(text);
+    }
+
+    [GeneratedRegex(@"/[A-Z]{6}\+(?<face>[A-Za-z0-9#,-]+)")]
+    private static partial Regex SubsetTag();
+
+    [GeneratedRegex(@"<xmpMM:(?<kind>DocumentID|InstanceID)>uuid:[0-9a-fA-F-]{36}")]
+    private static partial Regex XmpUuid();
+
+    private static void Draw(XGraphics page, LabelDocument label)
+    {
+        Text(page, Font(8, bold: true), Margin, 16, "FROM");
         var y = 28.0;
         foreach (var line in LabelDocument.Lines(label.From))
         {
-            page.Text(Font.Regular, 9, 10, y, line);
+            Text(page, Font(9), Margin, y, line);
             y += 10.5;
         }
 
-        page.Rule(86);
-        page.Text(Font.Bold, 8, 10, 100, "SHIP TO");
+        Rule(page, 86);
+        Text(page, Font(8, bold: true), Margin, 100, "SHIP TO");
         y = 118;
         foreach (var line in LabelDocument.Lines(label.To))
         {
-            page.Text(Font.Bold, 13, 22, y, line);
+            Text(page, Font(13, bold: true), 22, y, line);
             y += 17;
         }
 
-        page.Rule(213);
-        page.Text(Font.Bold, 20, 10, 238, label.Carrier.ToUpperInvariant());
-        page.Text(Font.Regular, 9, 10, 254, label.Service.ToUpperInvariant());
-        page.Text(Font.Regular, 9, 180, 238, label.WeightText);
+        Rule(page, 213);
+        Text(page, Font(20, bold: true), Margin, 238, label.Carrier.ToUpperInvariant());
+        Text(page, Font(9), Margin, 254, label.Service.ToUpperInvariant());
+        page.DrawString(label.WeightText, Font(9), XBrushes.Black, Width - Margin, 238, XStringFormats.BaseLineRight);
 
-        page.Rule(272);
-        page.Text(Font.Bold, 8, 10, 286, "TRACKING #");
-        page.Barcode(label.TrackingNumber, top: 294, height: 78, maxWidth: Width - 40);
-        // Courier is monospaced (600/1000 em per character), so the number can be centred without font metrics.
-        const double trackingSize = 10;
-        page.Text(Font.Mono, trackingSize, (Width - (label.TrackingNumber.Length * 0.6 * trackingSize)) / 2, 386, label.TrackingNumber);
+        Rule(page, 272);
+        Text(page, Font(8, bold: true), Margin, 286, "TRACKING #");
+        Barcode(page, label.TrackingNumber, top: 294, height: 78, width: Width - 40);
+        page.DrawString(label.TrackingNumber, Font(10, mono: true), XBrushes.Black, Width / 2, 386, XStringFormats.BaseLineCenter);
 
-        page.Rule(400);
-        page.Text(Font.Regular, 7, 10, 416, $"SHIPMENT {label.ShipmentId}");
-
-        return Write(page.ToBytes(), title: $"{label.Carrier.ToUpperInvariant()} {label.TrackingNumber}", subject: $"Shipping label for shipment {label.ShipmentId}");
+        Rule(page, 400);
+        Text(page, Font(7), Margin, 416, $"SHIPMENT {label.ShipmentId}");
     }
 
-    private enum Font
+    private static XFont Font(double size, bool bold = false, bool mono = false) =>
+        new(mono ? LabelFonts.Mono : LabelFonts.Sans, size, bold ? XFontStyleEx.Bold : XFontStyleEx.Regular, new XPdfFontOptions(PdfFontEncoding.Unicode));
+
+    // A line that would run off the label is set smaller rather than cut: an address must print whole.
+    private static void Text(XGraphics page, XFont font, double x, double baseline, string text)
     {
-        Regular,
-        Bold,
-        Mono,
+        var room = Width - Margin - x;
+        var width = page.MeasureString(text, font).Width;
+        if (width > room)
+        {
+            font = new XFont(font.FontFamily.Name, font.Size * room / width, font.Style, font.PdfOptions);
+        }
+
+        page.DrawString(text, font, XBrushes.Black, x, baseline, XStringFormats.BaseLineLeft);
     }
 
-    private static byte[] Write(byte[] content, string title, string subject)
+    private static void Rule(XGraphics page, double top) => page.DrawRectangle(XBrushes.Black, 0, top, Width, 1.5);
+
+    private static void Barcode(XGraphics page, string text, double top, double height, double width)
     {
-        byte[] contentStream = [.. Ascii($"<< /Length {content.Length} >>\nstream\n"), .. content, .. Ascii("\nendstream")];
-        var objects = new List<byte[]>
+        var widths = Code128.Widths(text);
+        var module = width / widths.Sum();
+        var x = (Width - width) / 2;
+        for (var i = 0; i < widths.Count; i++)
         {
-            Ascii("<< /Type /Catalog /Pages 2 0 R >>"),
-            Ascii("<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
-            Ascii(Invariant($"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {Width} {Height}] ")
-                + "/Resources << /Font << /F1 4 0 R /F2 5 0 R /F3 6 0 R >> >> /Contents 7 0 R >>"),
-            Ascii("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"),
-            Ascii("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"),
-            Ascii("<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"),
-            contentStream,
-            Ascii($"<< /Title {PdfString(title)} /Subject {PdfString(subject)} /Creator (Stateset Workflows) /Producer (Stateset Workflows) >>"),
-        };
-
-        using var file = new MemoryStream();
-        // The binary comment line tells transfer tools the file is binary (PDF 1.4, section 3.4.1).
-        file.Write(Ascii("%PDF-1.4\n%\u00e2\u00e3\u00cf\u00d3\n"));
-        var offsets = new List<long>();
-        for (var i = 0; i < objects.Count; i++)
-        {
-            offsets.Add(file.Position);
-            file.Write(Ascii($"{i + 1} 0 obj\n"));
-            file.Write(objects[i]);
-            file.Write(Ascii("\nendobj\n"));
-        }
-
-        var xref = file.Position;
-        var table = new StringBuilder($"xref\n0 {objects.Count + 1}\n0000000000 65535 f \n");
-        foreach (var offset in offsets)
-        {
-            table.Append(Invariant($"{offset:D10} 00000 n \n"));
-        }
-
-        table.Append(Invariant($"trailer\n<< /Size {objects.Count + 1} /Root 1 0 R /Info {objects.Count} 0 R >>\nstartxref\n{xref}\n%%EOF\n"));
-        file.Write(Ascii(table.ToString()));
-        return file.ToArray();
-    }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    // Latin-1 bytes: the text was made WinAnsi-safe (and ASCII) by PdfString before it gets here.
-    private static byte[] Ascii(string text) => Encoding.Latin1.GetBytes(text);
-
-    /// <summary>
-    /// A PDF literal string in WinAnsiEncoding: delimiters escaped, Latin-1 letters (é, è, ç, …) as octal escapes,
-    /// a few typographic characters mapped to their WinAnsi codes, anything else as '?'.
-    /// </summary>
-    private static string PdfString(string text)
-    {
-        var pdf = new StringBuilder("(");
-        foreach (var c in text)
-        {
-            int code = c switch
+            if (i % 2 == 0)
             {
-                '\u2018' => 0x91,
-                '\u2019' => 0x92,
-                '\u201C' => 0x93,
-                '\u201D' => 0x94,
-                '\u2013' => 0x96,
-                '\u2014' => 0x97,
-                '\u20AC' => 0x80,
-                >= ' ' and <= '~' => c,
-                >= '\u00A0' and <= '\u00FF' => c,
-                _ => '?',
-            };
-            if (code is '(' or ')' or '\\')
-            {
-                pdf.Append('\\').Append((char)code);
+                page.DrawRectangle(XBrushes.Black, x, top, widths[i] * module, height);
             }
-            else if (code > '~')
-            {
-                pdf.Append('\\').Append(Convert.ToString(code, 8));
-            }
-            else
-            {
-                pdf.Append((char)code);
-            }
+
+            x += widths[i] * module;
         }
-
-        return pdf.Append(')').ToString();
-    }
-
-    /// <summary>The page's content stream, written top-down in points from the top-left corner.</summary>
-    private sealed class PageContent
-    {
-        private readonly StringBuilder _content = new();
-
-        public void Text(Font font, double size, double x, double baselineFromTop, string text)
-        {
-            var name = font switch
-            {
-                Font.Bold => "F2",
-                Font.Mono => "F3",
-                _ => "F1",
-            };
-            _content.Append(Invariant($"BT /{name} {size:0.##} Tf {x:0.###} {Height - baselineFromTop:0.###} Td ")).Append(PdfString(text)).Append(" Tj ET\n");
-        }
-
-        public void Rule(double top) => Rectangle(0, top, Width, 1.5);
-
-        public void Barcode(string text, double top, double height, double maxWidth)
-        {
-            var widths = Code128.Widths(text);
-            var module = maxWidth / widths.Sum();
-            var x = (Width - maxWidth) / 2;
-            for (var i = 0; i < widths.Count; i++)
-            {
-                if (i % 2 == 0)
-                {
-                    Rectangle(x, top, widths[i] * module, height);
-                }
-
-                x += widths[i] * module;
-            }
-        }
-
-        public byte[] ToBytes() => Ascii(_content.ToString());
-
-        private void Rectangle(double x, double top, double width, double height) =>
-            _content.Append(Invariant($"{x:0.###} {Height - top - height:0.###} {width:0.###} {height:0.###} re f\n"));
     }
 }
