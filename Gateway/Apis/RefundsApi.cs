@@ -62,6 +62,6 @@ public static class RefundsApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<RefundProcessingWorkflow, RefundStatus>("refundId", refundId, WorkflowIds.Refund, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("refundId", refundId, WorkflowIds.Refund, ct);
 }

@@ -95,8 +95,8 @@ public static class ReturnsApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<ReturnAuthorizationWorkflow, ReturnStatus>("returnId", returnId, WorkflowIds.Return, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("returnId", returnId, WorkflowIds.Return, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {
