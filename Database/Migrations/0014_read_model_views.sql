@@ -13,3 +13,6 @@ CREATE INDEX workflow_runs_tracking ON workflow_runs ((details ->> 'trackingNumb
 
 -- Stock below this many available units at a location wants reordering; 0 means no reorder point is set.
 ALTER TABLE inventory_balances ADD COLUMN reorder_point integer NOT NULL DEFAULT 0 CHECK (reorder_point >= 0);
+
+-- Lists search by the customer's email, as people type it (any case).
+CREATE INDEX customers_email_lower ON customers (lower(email));

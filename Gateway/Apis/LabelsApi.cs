@@ -36,6 +36,7 @@ public static class LabelsApi
     public static IEndpointRouteBuilder MapLabelsApi(this IEndpointRouteBuilder routes)
     {
         var labels = routes.MapGroup("/labels").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        labels.MapResourceList("labels", "LabelPrinting", "ListLabels");
         labels.MapPost("/", PrintAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PrintLabel").WithSummary("Validates both addresses, rate-shops, buys, renders and prints a label.");
         labels.MapGet("/{shipmentId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<LabelStatus>()

@@ -44,6 +44,7 @@ public static class OrdersApi
     public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/orders").WithTags("Orders").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapResourceList("orders", "OrderFulfillment", "ListOrders");
         group.MapPost("/", PlaceAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PlaceOrder").WithSummary("Starts an order's fulfillment; the same Idempotency-Key and body always answer the same order.");
         group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<OrderStatus>()

@@ -34,6 +34,7 @@ public static class ReturnsApi
     public static RouteGroupBuilder MapReturnsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/returns").WithTags("Returns").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapResourceList("returns", "ReturnAuthorization", "ListReturns");
         group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("RequestReturn").WithSummary("Starts a return authorization; refused outside the return window.");
         group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<ReturnStatus>()

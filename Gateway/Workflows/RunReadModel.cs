@@ -30,7 +30,7 @@ internal static class RunReadModel
         """
         workflow_id AS WorkflowId, workflow_type AS WorkflowType, business_id AS BusinessId, customer_id AS CustomerId,
         status AS Status, stage AS Stage, amount AS Amount, currency AS Currency, started_at AS StartedAt,
-        updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details
+        updated_at AS UpdatedAt, closed_at AS ClosedAt, details::text AS Details, run_id AS RunId
         """;
 
     /// <summary>
@@ -53,6 +53,10 @@ internal static class RunReadModel
     public static async Task<List<RunItem>> QueryAsync(NpgsqlConnection connection, CommandDefinition query) =>
         (await connection.QueryAsync<Row>(query)).Select(row => row.ToItem()).ToList();
 
+    /// <summary>Runs a query that selects <see cref="Columns"/>; each item comes with the Temporal run id that last wrote it.</summary>
+    public static async Task<List<(RunItem Item, string? RunId)>> QueryWithRunIdsAsync(NpgsqlConnection connection, CommandDefinition query) =>
+        (await connection.QueryAsync<Row>(query)).Select(row => (row.ToItem(), row.RunId)).ToList();
+
     // Dapper receives jsonb as text; handing that text on would answer a string inside the JSON. The workflows
     // write string-valued facts only (IReadModelActivities' WorkflowRunUpdate.Details), so that is the type here.
     private sealed record Row(
@@ -67,7 +71,8 @@ internal static class RunReadModel
         DateTime StartedAt,
         DateTime UpdatedAt,
         DateTime? ClosedAt,
-        string Details)
+        string Details,
+        string? RunId)
     {
         public RunItem ToItem() => new(
             WorkflowId,
