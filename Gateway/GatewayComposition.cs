@@ -86,6 +86,7 @@ public static class GatewayComposition
         app.MapLabelsApi();
         app.MapApprovalsApi();
         app.MapRunsApi();
+        app.MapCatalogueApi();
         app.MapWebhookSubscriptionsApi();
         app.MapEventsApi();
         app.MapConsoleApi();
