@@ -92,7 +92,7 @@ public static class LabelsApi
     }
 
     private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync("shipmentId", shipmentId, WorkflowIds.Label, ct);
+        workflows.GetAsync("labels", "shipmentId", shipmentId, WorkflowIds.Label, ct);
 
     private static async Task<Results<Accepted, NotFound, ProblemHttpResult, ValidationProblem>> AcknowledgeAsync(
         string printJobId, PrintAcknowledgementBody body, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)

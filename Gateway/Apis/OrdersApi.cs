@@ -120,7 +120,7 @@ public static class OrdersApi
     }
 
     private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string orderId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync("orderId", orderId, WorkflowIds.Order, ct);
+        workflows.GetAsync("orders", "orderId", orderId, WorkflowIds.Order, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

@@ -64,5 +64,5 @@ public static class RefundsApi
     }
 
     private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync("refundId", refundId, WorkflowIds.Refund, ct);
+        workflows.GetAsync("refunds", "refundId", refundId, WorkflowIds.Refund, ct);
 }

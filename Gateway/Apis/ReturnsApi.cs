@@ -97,7 +97,7 @@ public static class ReturnsApi
     }
 
     private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync("returnId", returnId, WorkflowIds.Return, ct);
+        workflows.GetAsync("returns", "returnId", returnId, WorkflowIds.Return, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

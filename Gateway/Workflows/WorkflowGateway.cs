@@ -102,7 +102,8 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
     /// none yet), live or closed, never asking the workflow. The row holds the status view the workflow wrote with
     /// its last step, merged over the row's own facts (workflow id and type, amounts, times, details).
     /// </summary>
-    public async Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string idField, string id, Func<string, string> workflowId, CancellationToken ct)
+    public async Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(
+        string resource, string idField, string id, Func<string, string> workflowId, CancellationToken ct)
     {
         var check = new Validation.RequestValidator().Id(idField, id);
         if (!check.IsValid)
@@ -110,17 +111,31 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
             return TypedResults.ValidationProblem(check.Errors);
         }
 
-        var view = await ReadAsync(id, workflowId(id), ct);
+        var view = await ReadAsync(resource, id, workflowId(id), ct);
         return view is null ? TypedResults.NotFound() : view;
     }
 
-    /// <summary>Reads a resource's stored view from its read-model row; null when the run has not written one yet.</summary>
-    public async Task<StoredResourceView?> ReadAsync(string id, string workflowId, CancellationToken ct)
+    /// <summary>
+    /// Reads a resource's stored view from its read-model row. Between a start's 202 and the run's first write (a
+    /// few milliseconds) there is no row yet: a resource this gateway started then answers as just started, version
+    /// 0, rather than 404 to the client that follows the 202's Location. Null when nothing is known of it.
+    /// </summary>
+    public async Task<StoredResourceView?> ReadAsync(string resource, string id, string workflowId, CancellationToken ct)
     {
         await using var connection = await database.OpenConnectionAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
             $"SELECT version AS Version, closed_at IS NULL AS Live, run_id AS RunId, {RunReadModel.StatusView} AS Status FROM workflow_runs WHERE workflow_id = @workflowId",
             new { workflowId },
+            cancellationToken: ct));
+        row ??= await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
+            """
+            SELECT 0::bigint AS Version, true AS Live, NULL::text AS RunId,
+                   jsonb_build_object('workflowId', workflow_id, 'businessId', resource_id, 'status', 'started', 'stage', 'starting',
+                                      'timeline', '[]'::jsonb, 'compensationsRun', '[]'::jsonb, 'details', '{}'::jsonb,
+                                      'startedAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS Status
+            FROM idempotent_starts WHERE scope = @resource AND resource_id = @id AND workflow_id = @workflowId
+            """,
+            new { resource, id, workflowId },
             cancellationToken: ct));
         return row is null ? null : new StoredResourceView(id, workflowId, row.Live, row.Version, row.Status, TemporalUiUrl(workflowId, row.RunId));
     }

@@ -81,6 +81,28 @@ public sealed class StoredViewReadsTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Get_StartedButNotYetWritten_AnswersJustStarted_InsteadOf404()
+    {
+        var id = $"fresh-{Guid.NewGuid():N}";
+        await gateway.ExecuteSqlAsync(
+            """
+            INSERT INTO idempotent_starts (api_key_prefix, scope, idempotency_key, request_hash, resource_id, workflow_id)
+            VALUES ('ss_test', 'refunds', @id, '\x00', @id, 'refund-' || @id)
+            """,
+            new { id });
+        using var client = gateway.CreateClient(await gateway.CreateKeyAsync("client"));
+
+        var view = await client.GetFromJsonAsync<JsonElement>(new Uri($"/refunds/{id}", UriKind.Relative));
+        using var otherResource = await client.GetAsync(new Uri($"/orders/{id}", UriKind.Relative));
+
+        Assert.True(view.GetProperty("live").GetBoolean());
+        Assert.Equal(0, view.GetProperty("version").GetInt64());
+        Assert.Equal("starting", view.GetProperty("status").GetProperty("stage").GetString());
+        Assert.Equal(0, view.GetProperty("status").GetProperty("timeline").GetArrayLength());
+        Assert.Equal(HttpStatusCode.NotFound, otherResource.StatusCode);
+    }
+
+    [Fact]
     public async Task Get_UnknownRun_Is404_AndABadId_Is400NamingIt()
     {
         using var client = gateway.CreateClient(await gateway.CreateKeyAsync("client"));
