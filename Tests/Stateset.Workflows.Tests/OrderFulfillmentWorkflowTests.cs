@@ -101,8 +101,9 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             await Histories.SaveAsync(Client, "order-rejected-view-tracks-waits", handle.Id);
         });
 
-        // Written once with the stage, once more when the approval is pending: SQL readers see what it waits for.
-        Assert.Equal(2, world.Calls.Count(c => c == $"ReadModel order-{orderId} awaiting_approval/awaiting approval"));
+        // Written with the stage, again when the approval is pending and once more when it is decided: SQL readers
+        // see what the run waits for, and the decision as soon as it is made.
+        Assert.Equal(3, world.Calls.Count(c => c == $"ReadModel order-{orderId} awaiting_approval/awaiting approval"));
 
         var compensations = world.Calls.Where(c => c.StartsWith("Void ", StringComparison.Ordinal) || c.StartsWith("Release ", StringComparison.Ordinal)).ToList();
         Assert.Equal([$"Void {orderId}:payment", $"Release {orderId}"], compensations);

@@ -7,7 +7,7 @@ namespace Stateset.Workflows.Common;
 /// decision that arrives while nobody is waiting, or after one was already made, changes nothing and shows in
 /// the timeline as ignored.
 /// </summary>
-/// <param name="waiting">Told each time what the gate waits for changes (asked, reminded), so the run can publish it.</param>
+/// <param name="waiting">Told each time what the gate shows changes (asked, reminded, decided), so the run can publish it.</param>
 public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
 {
     /// <summary>Gets what the run waits for, while it waits.</summary>
@@ -60,6 +60,10 @@ public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
         Pending = null;
         var outcome = Decision.Outcome == DecisionOutcome.Approved ? StepOutcome.Completed : StepOutcome.Failed;
         timeline.Add("approval", outcome, $"{Decision.Outcome} by {Decision.DecidedBy}" + (Decision.Reason is null ? string.Empty : $": {Decision.Reason}"));
+
+        // Published before the decision is recorded (and its approval.decided event written): whoever reacts to the
+        // event and reads the run sees the decision, not the approval still pending.
+        await PublishAsync();
         return Decision;
     }
 
