@@ -87,6 +87,7 @@ public static class GatewayComposition
         app.MapPrintStationsApi();
         app.MapApprovalsApi();
         app.MapRunsApi();
+        app.MapCatalogueApi();
         app.MapWebhookSubscriptionsApi();
         app.MapEventsApi();
         app.MapConsoleApi();

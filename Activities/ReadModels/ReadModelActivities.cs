@@ -11,7 +11,8 @@ namespace Stateset.Activities.ReadModels;
 /// <summary>
 /// The workflows' read-model rows and approval records. Updates are ordered by the workflow's own sequence
 /// number, so retries and late duplicates never move a row backwards; each change writes its outbox event, which
-/// is what the gateway's status stream (LISTEN/NOTIFY) pushes.
+/// is what the gateway's status stream (LISTEN/NOTIFY) pushes. The row also keeps the run's whole status view,
+/// which is what the gateway answers <c>GET /{resource}/{id}</c> with: the version guard keeps it the newest one.
 /// </summary>
 public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadModelActivities
 {
@@ -42,11 +43,13 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
         var written = await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO workflow_runs (workflow_id, workflow_type, business_id, customer_id, status, stage, amount, currency, version,
-                                       started_at, updated_at, closed_at, details)
+                                       started_at, updated_at, closed_at, details, view, run_id)
             VALUES (@WorkflowId, @WorkflowType, @BusinessId, @CustomerId, @Status, @Stage, @Amount, @Currency, @Sequence,
-                    @OccurredAt, @OccurredAt, CASE WHEN @Closed THEN @OccurredAt END, @Details::jsonb)
+                    @OccurredAt, @OccurredAt, CASE WHEN @Closed THEN @OccurredAt END, @Details::jsonb, @View::jsonb, @RunId)
             ON CONFLICT (workflow_id) DO UPDATE
             SET status = EXCLUDED.status,
+                view = coalesce(EXCLUDED.view, workflow_runs.view),
+                run_id = coalesce(EXCLUDED.run_id, workflow_runs.run_id),
                 stage = EXCLUDED.stage,
                 customer_id = coalesce(EXCLUDED.customer_id, workflow_runs.customer_id),
                 amount = coalesce(EXCLUDED.amount, workflow_runs.amount),
@@ -71,6 +74,8 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
                 OccurredAt = occurredAt,
                 update.Closed,
                 Details = JsonSerializer.Serialize(update.Details ?? new Dictionary<string, string>()),
+                View = update.View is { ValueKind: JsonValueKind.Object } view ? view.GetRawText() : null,
+                update.RunId,
             },
             transaction,
             cancellationToken: ct));

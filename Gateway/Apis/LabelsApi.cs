@@ -37,6 +37,7 @@ public static class LabelsApi
     public static IEndpointRouteBuilder MapLabelsApi(this IEndpointRouteBuilder routes)
     {
         var labels = routes.MapGroup("/labels").WithTags("Labels").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        labels.MapResourceList("labels", "LabelPrinting", "ListLabels");
         labels.MapPost("/", PrintAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PrintLabel").WithSummary("Validates both addresses, rate-shops, buys, renders and prints a label.");
         labels.MapGet("/{shipmentId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<LabelStatus>()
@@ -91,8 +92,8 @@ public static class LabelsApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<LabelPrintingWorkflow, LabelStatus>("shipmentId", shipmentId, WorkflowIds.Label, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string shipmentId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("labels", "shipmentId", shipmentId, WorkflowIds.Label, ct);
 
     private static async Task<Results<Accepted, NotFound, ProblemHttpResult, ValidationProblem>> AcknowledgeAsync(
         string printJobId, PrintAcknowledgementBody body, ClaimsPrincipal user, NpgsqlDataSource database, WorkflowGateway workflows, CancellationToken ct)

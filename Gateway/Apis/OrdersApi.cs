@@ -44,10 +44,11 @@ public static class OrdersApi
     public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/orders").WithTags("Orders").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapResourceList("orders", "OrderFulfillment", "ListOrders");
         group.MapPost("/", PlaceAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("PlaceOrder").WithSummary("Starts an order's fulfillment; the same Idempotency-Key and body always answer the same order.");
         group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<OrderStatus>()
-            .WithName("GetOrder").WithSummary("The order's status: live from its workflow while it runs, from the read model once closed.");
+            .WithName("GetOrder").WithSummary("The order's status (stage, timeline, money, shipment, compensations) from the read model, live or closed.");
         group.MapApprovalDecisions<OrderFulfillmentWorkflow, OrderStatus>(
             "Order", WorkflowIds.Order, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         group.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(ApiScopes.CancelPolicy)
@@ -118,8 +119,8 @@ public static class OrdersApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string orderId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<OrderFulfillmentWorkflow, OrderStatus>("orderId", orderId, WorkflowIds.Order, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string orderId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("orders", "orderId", orderId, WorkflowIds.Order, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

@@ -19,6 +19,7 @@ public static class RefundsApi
     public static RouteGroupBuilder MapRefundsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/refunds").WithTags("Refunds").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapResourceList("refunds", "RefundProcessing", "ListRefunds");
         group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("RequestRefund").WithSummary("Starts a refund; refused if it would exceed what was captured minus what was refunded.");
         group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<RefundStatus>()
@@ -62,6 +63,6 @@ public static class RefundsApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<RefundProcessingWorkflow, RefundStatus>("refundId", refundId, WorkflowIds.Refund, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string refundId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("refunds", "refundId", refundId, WorkflowIds.Refund, ct);
 }

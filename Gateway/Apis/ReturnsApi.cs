@@ -34,6 +34,7 @@ public static class ReturnsApi
     public static RouteGroupBuilder MapReturnsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/returns").WithTags("Returns").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapResourceList("returns", "ReturnAuthorization", "ListReturns");
         group.MapPost("/", RequestAsync).RequireAuthorization(ApiScopes.Client)
             .WithName("RequestReturn").WithSummary("Starts a return authorization; refused outside the return window.");
         group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<ReturnStatus>()
@@ -95,8 +96,8 @@ public static class ReturnsApi
             });
     }
 
-    private static Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
-        workflows.GetAsync<ReturnAuthorizationWorkflow, ReturnStatus>("returnId", returnId, WorkflowIds.Return, wf => wf.Status, ct);
+    private static Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(string returnId, WorkflowGateway workflows, CancellationToken ct) =>
+        workflows.GetAsync("returns", "returnId", returnId, WorkflowIds.Return, ct);
 
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {

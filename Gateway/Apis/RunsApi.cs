@@ -37,15 +37,7 @@ public static class RunsApi
     {
         var errors = new Dictionary<string, string[]>();
         type = QueryParameters.OneOf(type, "type", WorkflowTypes, errors);
-        status = QueryParameters.Text(status, "status", errors, maxLength: 50);
-        customerId = QueryParameters.Text(customerId, "customerId", errors);
-        var fromInstant = QueryParameters.Instant(from, "from", errors);
-        var toInstant = QueryParameters.Instant(to, "to", errors);
-        if (fromInstant > toInstant)
-        {
-            errors["to"] = ["to must not be before from."];
-        }
-
+        var runs = RunFilter.Parse(status, customerId, from, to, errors);
         var (pageNumber, size) = QueryParameters.Paging(page, pageSize, errors);
         if (errors.Count > 0)
         {
@@ -55,21 +47,14 @@ public static class RunsApi
         var filter = new
         {
             Type = type,
-            Status = status,
-            CustomerId = customerId,
-            From = fromInstant,
-            To = toInstant,
+            runs.Status,
+            runs.CustomerId,
+            runs.From,
+            runs.To,
             Limit = size,
             Offset = (pageNumber - 1) * size,
         };
-        const string Where =
-            """
-            WHERE (@Type::text IS NULL OR workflow_type = @Type)
-              AND (@Status::text IS NULL OR status = @Status)
-              AND (@CustomerId::text IS NULL OR customer_id = @CustomerId)
-              AND (@From::timestamptz IS NULL OR started_at >= @From)
-              AND (@To::timestamptz IS NULL OR started_at < @To)
-            """;
+        const string Where = $"WHERE (@Type::text IS NULL OR workflow_type = @Type) AND {RunFilter.Where}";
         await using var connection = await database.OpenConnectionAsync(ct);
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT count(*) FROM workflow_runs {Where}", filter, cancellationToken: ct));
         var items = await RunReadModel.QueryAsync(connection, new CommandDefinition(

@@ -6,8 +6,8 @@ namespace Stateset.Gateway.Workflows;
 internal static class ResourceViewOpenApi
 {
     /// <summary>
-    /// Documents the GET's <c>status</c> as what it is: the workflow's status query answer (<typeparamref name="TStatus"/>)
-    /// while the run is live, its <see cref="RunItem"/> read-model row once it has closed. The property is an
+    /// Documents the GET's <c>status</c> as what it is: the status view the workflow stored (<typeparamref name="TStatus"/>,
+    /// its status query's answer) together with its <see cref="RunItem"/> read-model row's facts. The property is an
     /// <c>object</c>, which on its own documents as "anything".
     /// </summary>
     /// <typeparam name="TStatus">The type of the workflow's status query answer.</typeparam>
@@ -23,7 +23,7 @@ internal static class ResourceViewOpenApi
             var view = await context.GetOrCreateSchemaAsync(typeof(ResourceView), null, ct);
             view.Properties!["status"] = new OpenApiSchema
             {
-                Description = "While live is true, the workflow's status query answer; once it is false, the run's read-model row.",
+                Description = "The run's status view as its workflow last stored it, live or closed, with its read-model row's facts (a row from before views were stored has the facts only).",
                 AnyOf =
                 [
                     await context.GetOrCreateSchemaAsync(typeof(TStatus), null, ct),

@@ -16,10 +16,14 @@ namespace Stateset.Gateway.Workflows;
 /// <param name="TemporalUiUrl">The run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</param>
 public sealed record StartedResource(string Id, string WorkflowId, string? RunId, string StatusUrl, string? TemporalUiUrl);
 
-/// <summary>A business process as read: live from its workflow while it runs, from its read-model row once closed.</summary>
-/// <param name="Live">True when <see cref="Status"/> is the workflow's own status query; false when it is the read model.</param>
-/// <param name="Status">The status query's answer, or the read-model row (a <see cref="RunItem"/>).</param>
-public sealed record ResourceView(string Id, string WorkflowId, bool Live, object Status)
+/// <summary>A business process as read from its read-model row, which its workflow writes with every step.</summary>
+/// <param name="Live">True while the run is open; false once it has closed.</param>
+/// <param name="Version">Grows with every write of the run; a bigger version is newer (also the <c>ETag</c>).</param>
+/// <param name="Status">
+/// The run's status view (what its status query answered when it last wrote the row) together with the row's facts
+/// (a <see cref="RunItem"/>); a row written before status views were stored carries the row's facts only.
+/// </param>
+public sealed record ResourceView(string Id, string WorkflowId, bool Live, long Version, object Status)
 {
     /// <summary>Gets the run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</summary>
     public string? TemporalUiUrl { get; init; }
@@ -93,9 +97,13 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         return TypedResults.Accepted(started.StatusUrl, started);
     }
 
-    /// <summary>The GET of a resource: validates its id, then answers as <see cref="ReadAsync"/> does (404 when unknown).</summary>
-    public async Task<Results<Ok<ResourceView>, NotFound, ValidationProblem>> GetAsync<TWorkflow, TStatus>(
-        string idField, string id, Func<string, string> workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
+    /// <summary>
+    /// The GET of a resource: validates its id, then answers from the run's read-model row alone (404 when there is
+    /// none yet), live or closed, never asking the workflow. The row holds the status view the workflow wrote with
+    /// its last step, merged over the row's own facts (workflow id and type, amounts, times, details).
+    /// </summary>
+    public async Task<Results<StoredResourceView, NotFound, ValidationProblem>> GetAsync(
+        string resource, string idField, string id, Func<string, string> workflowId, CancellationToken ct)
     {
         var check = new Validation.RequestValidator().Id(idField, id);
         if (!check.IsValid)
@@ -103,39 +111,33 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
             return TypedResults.ValidationProblem(check.Errors);
         }
 
-        var view = await ReadAsync(id, workflowId(id), statusQuery, ct);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
+        var view = await ReadAsync(resource, id, workflowId(id), ct);
+        return view is null ? TypedResults.NotFound() : view;
     }
 
-    /// <summary>Reads a resource: the workflow's status query while it runs, the read model once it has closed.</summary>
-    public async Task<ResourceView?> ReadAsync<TWorkflow, TStatus>(string id, string workflowId, Expression<Func<TWorkflow, TStatus>> statusQuery, CancellationToken ct)
+    /// <summary>
+    /// Reads a resource's stored view from its read-model row. Between a start's 202 and the run's first write (a
+    /// few milliseconds) there is no row yet: a resource this gateway started then answers as just started, version
+    /// 0, rather than 404 to the client that follows the 202's Location. Null when nothing is known of it.
+    /// </summary>
+    public async Task<StoredResourceView?> ReadAsync(string resource, string id, string workflowId, CancellationToken ct)
     {
-        var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
-        string? closedRunId;
-        try
-        {
-            var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
-            closedRunId = description.RunId;
-            if (description.Status == WorkflowExecutionStatus.Running)
-            {
-                return new ResourceView(id, workflowId, Live: true, (await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } }))!)
-                {
-                    TemporalUiUrl = TemporalUiUrl(workflowId, description.RunId),
-                };
-            }
-        }
-        catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
-        {
-            // Gone from Temporal (past retention) or never started here: the read model is the record.
-            closedRunId = null;
-        }
-
         await using var connection = await database.OpenConnectionAsync(ct);
-        var rows = await RunReadModel.QueryAsync(connection, new CommandDefinition(
-            $"SELECT {RunReadModel.Columns} FROM workflow_runs WHERE workflow_id = @workflowId", new { workflowId }, cancellationToken: ct));
-        return rows is [var row]
-            ? new ResourceView(id, workflowId, Live: false, row) { TemporalUiUrl = closedRunId is null ? null : TemporalUiUrl(workflowId, closedRunId) }
-            : null;
+        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
+            $"SELECT version AS Version, closed_at IS NULL AS Live, run_id AS RunId, {RunReadModel.StatusView} AS Status FROM workflow_runs WHERE workflow_id = @workflowId",
+            new { workflowId },
+            cancellationToken: ct));
+        row ??= await connection.QuerySingleOrDefaultAsync<StoredRow>(new CommandDefinition(
+            """
+            SELECT 0::bigint AS Version, true AS Live, NULL::text AS RunId,
+                   jsonb_build_object('workflowId', workflow_id, 'businessId', resource_id, 'status', 'started', 'stage', 'starting',
+                                      'timeline', '[]'::jsonb, 'compensationsRun', '[]'::jsonb, 'details', '{}'::jsonb,
+                                      'startedAt', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text AS Status
+            FROM idempotent_starts WHERE scope = @resource AND resource_id = @id AND workflow_id = @workflowId
+            """,
+            new { resource, id, workflowId },
+            cancellationToken: ct));
+        return row is null ? null : new StoredResourceView(id, workflowId, row.Live, row.Version, row.Status, TemporalUiUrl(workflowId, row.RunId));
     }
 
     /// <summary>
@@ -175,8 +177,11 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         }
     }
 
-    private string? TemporalUiUrl(string workflowId, string? runId) =>
+    /// <summary>The run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</summary>
+    internal string? TemporalUiUrl(string workflowId, string? runId) =>
         configuration["Temporal:UiUrl"] is { Length: > 0 } ui
             ? $"{ui.TrimEnd('/')}/namespaces/{Uri.EscapeDataString(settings.Namespace)}/workflows/{Uri.EscapeDataString(workflowId)}" + (runId is null ? string.Empty : $"/{runId}")
             : null;
+
+    private sealed record StoredRow(long Version, bool Live, string? RunId, string Status);
 }

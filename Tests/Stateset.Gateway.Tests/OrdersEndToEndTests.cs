@@ -79,6 +79,61 @@ public sealed class OrdersEndToEndTests(EndToEndFixture system)
     }
 
     [Fact]
+    public async Task ClosedOrder_Get_StillCarriesTimelineMoneyAndShipment_AndItsLabelRunKeepsTheLabelFacts()
+    {
+        using var storefront = await system.ClientAsync("client");
+        using var station = await system.ClientAsync("callback");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4242424242424242"), idempotencyKey: orderId);
+        var carrier = await PrintLabelAndAwaitShipmentAsync(storefront, station, orderId);
+        var carrierLabelId = await ScalarAsync<string>($"SELECT carrier_label_id FROM labels WHERE shipment_id = '{orderId}-1'");
+        using var sandbox = new HttpClient { BaseAddress = system.Sandboxes.BaseAddress };
+        (await sandbox.PostAsJsonAsync(new Uri($"carriers/{carrier}/sandbox/labels/{carrierLabelId}/events", UriKind.Relative), new { status = "delivered" })).EnsureSuccessStatusCode();
+
+        var done = await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean());
+        var label = await WaitForAsync(storefront, $"/labels/{orderId}-1", s => !s.GetProperty("live").GetBoolean());
+
+        var order = done.GetProperty("status");
+        Assert.Equal("completed", order.GetProperty("status").GetString());
+        var steps = order.GetProperty("timeline").EnumerateArray().Select(e => e.GetProperty("step").GetString()).ToList();
+        Assert.Contains("validate order", steps);
+        Assert.Contains("capture payment", steps);
+        Assert.Contains("carrier delivered", steps);
+        var money = order.GetProperty("money");
+        Assert.True(money.GetProperty("captured").GetDecimal() > 0, money.ToString());
+        Assert.Equal(money.GetProperty("total").GetDecimal(), money.GetProperty("captured").GetDecimal());
+        var shipment = order.GetProperty("shipment");
+        var trackingNumber = await ScalarAsync<string>($"SELECT tracking_number FROM labels WHERE shipment_id = '{orderId}-1' AND NOT voided");
+        Assert.Equal(trackingNumber, shipment.GetProperty("trackingNumber").GetString());
+        Assert.Equal(JsonValueKind.String, shipment.GetProperty("deliveredAt").ValueKind);
+        Assert.Equal(JsonValueKind.Array, order.GetProperty("compensationsRun").ValueKind);
+        Assert.True(done.GetProperty("version").GetInt64() > 1);
+
+        // The label run closed long ago; its facts are still there for carriers and stations.
+        var facts = label.GetProperty("status").GetProperty("label");
+        Assert.Equal(carrier, facts.GetProperty("carrier").GetString());
+        Assert.Equal(carrierLabelId, facts.GetProperty("carrierLabelId").GetString());
+        Assert.Equal(trackingNumber, facts.GetProperty("trackingNumber").GetString());
+        Assert.False(string.IsNullOrEmpty(facts.GetProperty("service").GetString()));
+        Assert.Equal(await ScalarAsync<decimal>($"SELECT cost FROM labels WHERE shipment_id = '{orderId}-1' AND NOT voided"), facts.GetProperty("amount").GetDecimal());
+    }
+
+    [Fact]
+    public async Task DeclinedOrder_Get_AfterClose_ShowsTheCompensationsRunAndWhy()
+    {
+        using var storefront = await system.ClientAsync("client");
+        var orderId = $"o-{Guid.NewGuid():N}"[..14];
+
+        await PostAsync(storefront, "/orders", Order(orderId, await NewCustomerAsync(), "4000000000000002"), orderId);
+
+        var done = (await WaitForAsync(storefront, $"/orders/{orderId}", s => !s.GetProperty("live").GetBoolean())).GetProperty("status");
+        Assert.Equal("payment_declined", done.GetProperty("status").GetString());
+        Assert.Contains("release inventory", done.GetProperty("compensationsRun").EnumerateArray().Select(c => c.GetString()));
+        Assert.Contains("declined", done.GetProperty("failureReason").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(done.GetProperty("timeline").EnumerateArray(), e => e.GetProperty("outcome").GetString() == "compensated");
+    }
+
+    [Fact]
     public async Task SameIdempotencyKey_SameBody_IsOneOrder_AndOneCharge_DifferentBody_Is409()
     {
         using var storefront = await system.ClientAsync("client");

@@ -39,7 +39,11 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Empty(status.CompensationsRun);
             Assert.Contains(status.Timeline, e => e.Step == "approval" && e.Detail!.StartsWith("not required", StringComparison.Ordinal));
             await Histories.SaveAsync(Client, "order-happy-path", handle.Id, WorkflowIds.Label($"{orderId}-1"));
+            await Histories.SaveAsync(Client, "order-view-tracks-waits", handle.Id, WorkflowIds.Label($"{orderId}-1"));
         });
+
+        // The label run writes its view again once the print job exists, so SQL readers (and the station) see the job.
+        Assert.Equal(2, world.Calls.Count(c => c == $"ReadModel label-{orderId}-1 printing/waiting for print station"));
 
         Assert.Single(world.CallsTo("Authorize"));
         Assert.Single(world.CallsTo("Capture"));
@@ -94,7 +98,12 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal(DecisionOutcome.Rejected, status.Decision!.Outcome);
             Assert.Equal("ops@example.com", status.Decision.DecidedBy);
             await Histories.SaveAsync(Client, "order-rejected", handle.Id);
+            await Histories.SaveAsync(Client, "order-rejected-view-tracks-waits", handle.Id);
         });
+
+        // Written with the stage, again when the approval is pending and once more when it is decided: SQL readers
+        // see what the run waits for, and the decision as soon as it is made.
+        Assert.Equal(3, world.Calls.Count(c => c == $"ReadModel order-{orderId} awaiting_approval/awaiting approval"));
 
         var compensations = world.Calls.Where(c => c.StartsWith("Void ", StringComparison.Ordinal) || c.StartsWith("Release ", StringComparison.Ordinal)).ToList();
         Assert.Equal([$"Void {orderId}:payment", $"Release {orderId}"], compensations);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Temporalio.Activities;
 
 namespace Stateset.Workflows.Activities;
@@ -25,7 +26,17 @@ public sealed record WorkflowRunUpdate(
     decimal? Amount = null,
     string? Currency = null,
     bool Closed = false,
-    IReadOnlyDictionary<string, string>? Details = null);
+    IReadOnlyDictionary<string, string>? Details = null)
+{
+    /// <summary>
+    /// Gets the run's whole status view (its <c>Status</c> query answer, in <c>StatusViewJson</c>'s wire form), which
+    /// the gateway answers reads with; null from runs recorded before views were stored.
+    /// </summary>
+    public JsonElement? View { get; init; }
+
+    /// <summary>Gets the Temporal run id that wrote the update, for the Temporal UI link.</summary>
+    public string? RunId { get; init; }
+}
 
 /// <summary>Ask an operator to decide.</summary>
 /// <remarks>

@@ -7,7 +7,8 @@ namespace Stateset.Workflows.Common;
 /// decision that arrives while nobody is waiting, or after one was already made, changes nothing and shows in
 /// the timeline as ignored.
 /// </summary>
-public sealed class ApprovalGate(Timeline timeline)
+/// <param name="waiting">Told each time what the gate shows changes (asked, reminded, decided), so the run can publish it.</param>
+public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
 {
     /// <summary>Gets what the run waits for, while it waits.</summary>
     public PendingApproval? Pending { get; private set; }
@@ -31,6 +32,7 @@ public sealed class ApprovalGate(Timeline timeline)
         var requestedAt = Workflow.UtcNow;
         Pending = new PendingApproval(reason, requestedAt, requestedAt + expireAfter, Reminded: false);
         timeline.Add("approval", StepOutcome.Started, reason);
+        await PublishAsync();
 
         var settled = remindAfter < expireAfter &&
             await Workflow.WaitConditionAsync(() => Decision is not null || cancelled(), remindAfter);
@@ -39,6 +41,7 @@ public sealed class ApprovalGate(Timeline timeline)
             await remindAsync();
             Pending = Pending with { Reminded = true };
             timeline.Add("approval reminder", StepOutcome.Noted);
+            await PublishAsync();
         }
 
         var remaining = requestedAt + expireAfter - Workflow.UtcNow;
@@ -57,8 +60,14 @@ public sealed class ApprovalGate(Timeline timeline)
         Pending = null;
         var outcome = Decision.Outcome == DecisionOutcome.Approved ? StepOutcome.Completed : StepOutcome.Failed;
         timeline.Add("approval", outcome, $"{Decision.Outcome} by {Decision.DecidedBy}" + (Decision.Reason is null ? string.Empty : $": {Decision.Reason}"));
+
+        // Published before the decision is recorded (and its approval.decided event written): whoever reacts to the
+        // event and reads the run sees the decision, not the approval still pending.
+        await PublishAsync();
         return Decision;
     }
+
+    private Task PublishAsync() => waiting?.Invoke() ?? Task.CompletedTask;
 
     private void Decide(DecisionOutcome outcome, OperatorDecision decision, string signal)
     {

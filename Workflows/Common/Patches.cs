@@ -24,4 +24,7 @@ public static class Patches
 
     /// <summary>A refund, return or label run that fails for any reason closes its read-model row (creating it if need be) before it ends.</summary>
     public const string FailedRunClosesItsRow = "failed-run-closes-its-row";
+
+    /// <summary>The run writes its status view again where it starts to wait (approval, print station, carrier scans), so SQL readers see what it waits for.</summary>
+    public const string StatusViewTracksWaits = "status-view-tracks-waits";
 }

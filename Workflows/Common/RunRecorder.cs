@@ -9,11 +9,15 @@ namespace Stateset.Workflows.Common;
 /// Keeps the run's outside views current as its status changes: the search attributes the Temporal UI filters
 /// on and the run's read-model row in PostgreSQL. The workflow owns the row (not the gateway), so a crash
 /// between "start" and "insert" cannot leave the two out of step; the sequence number lets the row ignore a
-/// late retry of an older write.
+/// late retry of an older write. Every write carries the run's whole status view (what its <c>Status</c> query
+/// answers), so the gateway reads a run from SQL alone, live or closed.
 /// </summary>
-public sealed class RunRecorder(string workflowType, string businessId, string orderId, string? customerId)
+/// <param name="view">The workflow's status query, snapshotted at each write; null writes the row's facts only.</param>
+public sealed class RunRecorder(string workflowType, string businessId, string orderId, string? customerId, Func<object>? view = null)
 {
     private long _sequence;
+    private decimal? _amount;
+    private string? _currency;
 
     /// <summary>Gets the current business status.</summary>
     public string Status { get; private set; } = "started";
@@ -97,20 +101,46 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         }
 
         Workflow.UpsertTypedSearchAttributes(attributes.ToArray());
+        _amount = amount ?? _amount;
+        _currency = currency ?? _currency;
+        await WriteAsync(closed, details);
+    }
 
+    /// <summary>
+    /// Writes the status view again, unchanged status and stage, where the run starts to wait for someone (an
+    /// operator, a print station, a carrier) after changing what the view shows: a reader then sees what the run
+    /// waits for. Runs that predate the patch replay without these writes.
+    /// </summary>
+    public async Task RefreshAsync()
+    {
+        if (Closed || view is null || !Workflow.Patched(Patches.StatusViewTracksWaits))
+        {
+            return;
+        }
+
+        await WriteAsync(closed: false, details: null);
+    }
+
+    private async Task WriteAsync(bool closed, IReadOnlyDictionary<string, string>? details)
+    {
         var update = new WorkflowRunUpdate(
             Workflow.Info.WorkflowId,
             workflowType,
             businessId,
             customerId,
-            status,
-            stage,
+            Status,
+            Stage,
             ++_sequence,
             Workflow.UtcNow,
-            amount,
-            currency,
+            _amount,
+            _currency,
             closed,
-            details);
+            details)
+        {
+            // Snapshotted after Status and Stage moved, so the stored view says what the row says.
+            View = view is null ? null : StatusViewJson.Serialize(view()),
+            RunId = Workflow.Info.RunId,
+        };
         // The closing write happens even when the run is being cancelled: the row must not stay open.
         await Workflow.ExecuteActivityAsync(
             (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);

@@ -47,7 +47,7 @@ public sealed class LabelPrintingWorkflow
     public async Task<PrintLabelResult> RunAsync(PrintLabelInput input)
     {
         _input = input;
-        _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null);
+        _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null, () => Status);
         try
         {
             await _recorder.RecordAsync("validating", "addresses");
@@ -158,6 +158,9 @@ public sealed class LabelPrintingWorkflow
         var job = new CreatePrintJobInput(input.ShipmentId, input.StationId);
         _printJob = await _timeline.RunAsync("queue print job", () => Workflow.ExecuteActivityAsync(
             (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
+
+        // The station and the gateway learn the job from the stored view; without this write it would show once printed.
+        await _recorder.RefreshAsync();
 
         var timeout = input.PrintAcknowledgementTimeout ?? DefaultPrintAcknowledgementTimeout;
         if (!await Workflow.WaitConditionAsync(() => _acknowledgement is not null, timeout))

@@ -37,7 +37,7 @@ public sealed class OrderFulfillmentWorkflow
     {
         _timeline = new Timeline(input.Resume?.Timeline);
         _saga = new Saga(_timeline);
-        _approval = new ApprovalGate(_timeline);
+        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the order's status: stage, timeline, pending approval, money, shipment, compensations.</summary>
@@ -64,7 +64,7 @@ public sealed class OrderFulfillmentWorkflow
     public async Task<FulfillOrderResult> RunAsync(FulfillOrderInput input)
     {
         _input = input;
-        _recorder = new RunRecorder("OrderFulfillment", input.OrderId, input.OrderId, input.CustomerId);
+        _recorder = new RunRecorder("OrderFulfillment", input.OrderId, input.OrderId, input.CustomerId, () => Status);
         if (input.Resume is { } resume)
         {
             return await ResumeAwaitingDeliveryAsync(resume);
@@ -345,6 +345,10 @@ public sealed class OrderFulfillmentWorkflow
             }
 
             ApplyCarrierEvents();
+            if (!ShippingStarted)
+            {
+                await _recorder.RefreshAsync();
+            }
         }
 
         var orderId = _input!.OrderId;
@@ -384,6 +388,10 @@ public sealed class OrderFulfillmentWorkflow
             }
 
             ApplyCarrierEvents();
+            if (_shipment.DeliveredAt is null)
+            {
+                await _recorder.RefreshAsync();
+            }
         }
 
         await SetOrderStatusAsync("delivered");

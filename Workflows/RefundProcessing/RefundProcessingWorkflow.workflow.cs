@@ -28,8 +28,8 @@ public sealed class RefundProcessingWorkflow
     /// <summary>Initializes a new instance of the <see cref="RefundProcessingWorkflow"/> class.</summary>
     public RefundProcessingWorkflow()
     {
-        _approval = new ApprovalGate(_timeline);
-        _escalation = new ApprovalGate(_timeline);
+        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
+        _escalation = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the refund's status.</summary>
@@ -58,7 +58,7 @@ public sealed class RefundProcessingWorkflow
     public Task<RefundResult> RunAsync(RefundRequest request)
     {
         _request = request;
-        _recorder = new RunRecorder("RefundProcessing", request.RefundId, request.OrderId, request.CustomerId);
+        _recorder = new RunRecorder("RefundProcessing", request.RefundId, request.OrderId, request.CustomerId, () => Status);
         return _recorder.ClosesOnFailureAsync(() => RefundAsync(request), reason => _failure ??= reason);
     }
 

@@ -35,7 +35,7 @@ public sealed class ReturnAuthorizationWorkflow
     public ReturnAuthorizationWorkflow()
     {
         _saga = new Saga(_timeline);
-        _approval = new ApprovalGate(_timeline);
+        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the return's status.</summary>
@@ -64,7 +64,7 @@ public sealed class ReturnAuthorizationWorkflow
     public Task<AuthorizeReturnResult> RunAsync(AuthorizeReturnInput input)
     {
         _input = input;
-        _recorder = new RunRecorder("ReturnAuthorization", input.ReturnId, input.OrderId, input.CustomerId);
+        _recorder = new RunRecorder("ReturnAuthorization", input.ReturnId, input.OrderId, input.CustomerId, () => Status);
         return _recorder.ClosesOnFailureAsync(() => AuthorizeAsync(input), reason => _failure ??= reason);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using Stateset.Activities.ReadModels;
 using Stateset.Testing;
 using Stateset.Workflows.Activities;
@@ -50,6 +51,35 @@ public sealed class ReadModelActivitiesTests(PostgresFixture postgres) : IAsyncL
         Assert.False(repeated);
         Assert.Equal("awaiting_approval", await _db.ScalarAsync<string>("SELECT stage FROM workflow_runs"));
         Assert.Equal(2, await _db.CountEventsAsync("workflow.updated"));
+    }
+
+    [Fact]
+    public async Task Upsert_StoresTheStatusView_AndAnOlderViewArrivingLateNeverReplacesANewerOne()
+    {
+        await Attempts.RunAsync(() => _readModels.UpsertWorkflowRunAsync(Update(1, "pending", "validating", Start) with { View = View("validating"), RunId = "run-1" }));
+        await Attempts.RunAsync(() => _readModels.UpsertWorkflowRunAsync(Update(3, "captured", "printing label", Start.AddMinutes(2)) with { View = View("printing label") }));
+
+        // A retry of write 2 (and a replayed write 3) arrives after write 3 committed.
+        var late = await Attempts.RunAsync(
+            () => _readModels.UpsertWorkflowRunAsync(Update(2, "approved", "capturing payment", Start.AddMinutes(1)) with { View = View("capturing payment") }), attempt: 4);
+        var replayed = await Attempts.RunAsync(
+            () => _readModels.UpsertWorkflowRunAsync(Update(3, "captured", "printing label", Start.AddMinutes(2)) with { View = View("stale copy") }), attempt: 2);
+
+        Assert.False(late);
+        Assert.False(replayed);
+        var row = Assert.Single(await _db.QueryAsync<(long Version, string Stage, string ViewStage, int Steps, string RunId)>(
+            "SELECT version, stage, view ->> 'stage', jsonb_array_length(view -> 'timeline'), run_id FROM workflow_runs"));
+        Assert.Equal((3L, "printing label", "printing label", 1, "run-1"), row);
+    }
+
+    [Fact]
+    public async Task Upsert_WithoutAView_KeepsTheViewStoredBefore()
+    {
+        await Attempts.RunAsync(() => _readModels.UpsertWorkflowRunAsync(Update(1, "pending", "validating", Start) with { View = View("validating") }));
+        await Upsert(2, "pending", "reserving inventory", Start.AddMinutes(1));
+
+        Assert.Equal("validating", await _db.ScalarAsync<string>("SELECT view ->> 'stage' FROM workflow_runs"));
+        Assert.Equal(2, await _db.ScalarAsync<long>("SELECT version FROM workflow_runs"));
     }
 
     [Fact]
@@ -117,6 +147,9 @@ public sealed class ReadModelActivitiesTests(PostgresFixture postgres) : IAsyncL
             () => _readModels.RecordApprovalDecisionAsync(new ApprovalDecision("refund-rf-2", "refund", "rf-2", "approved", "ops", Start)),
             CommerceErrorTypes.NotFound);
     }
+
+    private static JsonElement View(string stage) =>
+        JsonSerializer.SerializeToElement(new { stage, timeline = new[] { new { step = stage, outcome = "started" } }, money = new { total = 349m } });
 
     private static WorkflowRunUpdate Update(long sequence, string status, string stage, DateTimeOffset at, bool closed = false, Dictionary<string, string>? details = null) =>
         new("order-o-1", "OrderFulfillment", "o-1", "cus-ava", status, stage, sequence, at, 349m, "USD", closed, details);
