@@ -13,10 +13,11 @@ namespace Stateset.Testing;
 /// </summary>
 public static class TemporalEnvironments
 {
-    // The SDK gives a launched server five seconds to answer and then kills it. A cold .NET start on a two-core
-    // machine busy with other test hosts can take longer, so launches inside one test host go one at a time (the
-    // collections of a project start their fixtures together) and one that timed out is tried again.
-    private const int LaunchAttempts = 4;
+    // The SDK gives a launched server five seconds to answer and then kills it. A cold .NET start takes about two
+    // seconds on an idle two-core machine and more than five while `dotnet test` starts every test assembly at once, so
+    // launches inside one test host go one at a time (the collections of a project start their fixtures together), and
+    // one that timed out is tried again after a pause that grows, letting the other hosts' start-up pass.
+    private const int LaunchAttempts = 10;
     private static readonly SemaphoreSlim OneLaunchAtATime = new(1, 1);
 
     /// <summary>Gets the embedded server's built executable (the configuration this assembly was built in).</summary>
@@ -95,6 +96,7 @@ public static class TemporalEnvironments
                 catch (InvalidOperationException e) when (attempt < LaunchAttempts && IsSlowStart(e))
                 {
                     // The SDK killed the server it gave up on; a new launch picks a new port.
+                    await Task.Delay(TimeSpan.FromSeconds(attempt));
                 }
             }
         }
