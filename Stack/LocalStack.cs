@@ -61,6 +61,9 @@ internal static class LocalStack
                     ["Sandboxes:Port"] = $"{settings.SandboxPort}",
                     ["Sandboxes:PaymentProvider:WebhookUrl"] = $"{gatewayUrl}/callbacks/payments",
                     ["Sandboxes:PaymentProvider:WebhookSecret"] = SandboxSecrets.PaymentProvider,
+
+                    // Beside PostgreSQL and Temporal's file: a restarted stack's provider still knows what it authorised.
+                    ["Sandboxes:PaymentProvider:StateFile"] = Path.Combine(settings.DataDirectory, "payment-sandbox.json"),
                     ["Sandboxes:CarrierSandbox:WebhookUrl"] = $"{gatewayUrl}/callbacks/carriers",
                     ["Sandboxes:CarrierSandbox:WebhookSecret"] = SandboxSecrets.Carriers,
                 }).Build();

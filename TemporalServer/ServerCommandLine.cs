@@ -15,7 +15,7 @@ internal sealed record ServerCommand(
 /// <summary>
 /// Reads the three forms the server is launched with: Temporal CLI's <c>server start-dev [flags]</c> (what the SDK's
 /// <c>WorkflowEnvironment.StartLocalAsync</c> passes to an existing binary), the same flags alone (the original form),
-/// and Temporal test server's <c>&lt;port&gt; [--enable-time-skipping]</c> (what <c>StartTimeSkippingAsync</c> passes).
+/// and Temporal test server's <c>&lt;port&gt; [--enable-time-skipping]</c> (plus our <c>--ui-port N</c>) (what <c>StartTimeSkippingAsync</c> passes).
 /// </summary>
 internal static class ServerCommandLine
 {
@@ -23,7 +23,7 @@ internal static class ServerCommandLine
         "Usage: server start-dev [--port N] [--ip ADDRESS] [--namespace NAME]... [--db-filename FILE] [--ui-port N | --headless]\n" +
         "         [--log-level debug|info|warn|error|never] [--log-format pretty|json] [--dynamic-config-value KEY=VALUE]...\n" +
         "       --port N [same flags]              (dev server, real clock)\n" +
-        "       <port> [--enable-time-skipping]    (time-skipping test server with the TestService API)";
+        "       <port> [--enable-time-skipping] [--ui-port N]   (time-skipping test server with the TestService API)";
 
     /// <summary>Dynamic config keys whose setting the server already behaves as if given, so they need no warning.</summary>
     private static readonly HashSet<string> BuiltInBehaviour = new(StringComparer.OrdinalIgnoreCase)
@@ -58,11 +58,24 @@ internal static class ServerCommandLine
     {
         RequirePort(port, "<port>");
         var locked = true;
-        foreach (var arg in extra)
+        int? uiPort = null;
+        for (var i = 0; i < extra.Count; i++)
         {
-            locked = arg.Equals("--enable-time-skipping", StringComparison.OrdinalIgnoreCase)
-                ? false
-                : throw new FormatException($"Unknown test server flag '{arg}' (only --enable-time-skipping is known).");
+            if (extra[i].Equals("--enable-time-skipping", StringComparison.OrdinalIgnoreCase))
+            {
+                locked = false;
+            }
+
+            // Not a flag of Temporal's test server: ours can also serve the Web UI, which the end-to-end system's
+            // browser tests read while its clock is skipped.
+            else if (extra[i] == "--ui-port")
+            {
+                uiPort = ++i < extra.Count ? ReadPort(extra[i], "--ui-port") : throw new FormatException("Option '--ui-port' needs a value.");
+            }
+            else
+            {
+                throw new FormatException($"Unknown test server flag '{extra[i]}' (only --enable-time-skipping and --ui-port N are known).");
+            }
         }
 
         var options = new EmbeddedTemporalServerOptions
@@ -71,7 +84,8 @@ internal static class ServerCommandLine
             TimeSkipping = true,
             AutoTimeSkipping = AutoTimeSkipping.WheneverIdle,
             StartTimeSkippingLocked = locked,
-            Headless = true,
+            UiPort = uiPort,
+            Headless = uiPort is null,
         };
         return new ServerCommand(options, LogLevel.Warning, JsonLogs: false, ExitWithParent: true, []);
     }

@@ -9,16 +9,49 @@ namespace Stateset.Sandboxes.PaymentProvider;
 public sealed record SandboxResponse(int StatusCode, object Body, TimeSpan HoldFor = default);
 
 /// <summary>
-/// The payment provider's state and rules, in memory: payment intents, refunds, the idempotency-key cache, and
-/// settlements queued for webhooks. One lock guards everything; it is a test double, not a throughput engine.
+/// The payment provider's state and rules: payment intents, refunds, the idempotency-key cache, and settlements queued
+/// for webhooks, in memory and, with <see cref="PaymentProviderSandboxOptions.StateFile"/>, also in a file rewritten after
+/// every change (settlements still queued are not kept). One lock guards everything; it is a test double, not a
+/// throughput engine.
 /// </summary>
-public sealed class PaymentProviderSandbox(IOptions<PaymentProviderSandboxOptions> options, TimeProvider time, SandboxSettlementQueue settlements)
+public sealed class PaymentProviderSandbox
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PspPaymentIntent> _intents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PspRefund> _refunds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Fingerprint, SandboxResponse Response)> _idempotency = new(StringComparer.Ordinal);
     private readonly HashSet<string> _faultsInjected = new(StringComparer.Ordinal);
+    private readonly IOptions<PaymentProviderSandboxOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly SandboxSettlementQueue _settlements;
+
+    /// <summary>Initializes a new instance of the <see cref="PaymentProviderSandbox"/> class, with what its state file holds.</summary>
+    public PaymentProviderSandbox(IOptions<PaymentProviderSandboxOptions> options, TimeProvider time, SandboxSettlementQueue settlements)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _time = time;
+        _settlements = settlements;
+        if (options.Value.StateFile is { } file && File.Exists(file))
+        {
+            var saved = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(file), PspWire.Json)
+                ?? throw new InvalidDataException($"{file} holds no payment sandbox state.");
+            foreach (var (id, intent) in saved.Intents)
+            {
+                _intents[id] = intent;
+            }
+
+            foreach (var (id, refund) in saved.Refunds)
+            {
+                _refunds[id] = refund;
+            }
+
+            foreach (var (key, reply) in saved.Idempotency)
+            {
+                _idempotency[key] = (reply.Fingerprint, new SandboxResponse(reply.StatusCode, reply.Body));
+            }
+        }
+    }
 
     /// <summary>Gets how many requests actually acted (idempotent replays and injected faults excluded), for tests.</summary>
     public int EffectiveRequests { get; private set; }
@@ -66,9 +99,9 @@ public sealed class PaymentProviderSandbox(IOptions<PaymentProviderSandboxOption
                 PaymentMethod: request.PaymentMethod,
                 Metadata: request.Metadata ?? new Dictionary<string, string>(),
                 LastPaymentError: null,
-                Created: time.GetUtcNow().ToUnixTimeSeconds());
+                Created: _time.GetUtcNow().ToUnixTimeSeconds());
             _intents[intent.Id] = intent;
-            settlements.Enqueue(new SandboxSettlement(intent.Id, IsRefund: false, time.GetUtcNow() + options.Value.SettleDelay, Duplicated(request.PaymentMethod)));
+            _settlements.Enqueue(new SandboxSettlement(intent.Id, IsRefund: false, _time.GetUtcNow() + _options.Value.SettleDelay, Duplicated(request.PaymentMethod)));
             return new SandboxResponse(200, intent);
         });
 
@@ -144,9 +177,9 @@ public sealed class PaymentProviderSandbox(IOptions<PaymentProviderSandboxOption
                 Status: "pending",
                 FailureReason: null,
                 Metadata: request.Metadata ?? new Dictionary<string, string>(),
-                Created: time.GetUtcNow().ToUnixTimeSeconds());
+                Created: _time.GetUtcNow().ToUnixTimeSeconds());
             _refunds[refund.Id] = refund;
-            settlements.Enqueue(new SandboxSettlement(refund.Id, IsRefund: true, time.GetUtcNow() + options.Value.SettleDelay, Duplicated(intent.PaymentMethod)));
+            _settlements.Enqueue(new SandboxSettlement(refund.Id, IsRefund: true, _time.GetUtcNow() + _options.Value.SettleDelay, Duplicated(intent.PaymentMethod)));
             return new SandboxResponse(200, refund);
         });
 
@@ -190,8 +223,9 @@ public sealed class PaymentProviderSandbox(IOptions<PaymentProviderSandboxOption
                 (settled, type) = (intent, intent.Status == "declined" ? "payment_intent.declined" : "payment_intent.authorized");
             }
 
+            Save();
             var data = new PspEventData(JsonSerializer.SerializeToElement(settled, PspWire.Json));
-            return new PspEvent(NewId("evt"), type, time.GetUtcNow().ToUnixTimeSeconds(), data);
+            return new PspEvent(NewId("evt"), type, _time.GetUtcNow().ToUnixTimeSeconds(), data);
         }
     }
 
@@ -227,11 +261,37 @@ public sealed class PaymentProviderSandbox(IOptions<PaymentProviderSandboxOption
             EffectiveRequests++;
             if (paymentMethod == SandboxTestCards.TimeoutOnce && _faultsInjected.Add(key))
             {
-                response = response with { HoldFor = options.Value.TimeoutDelay };
+                response = response with { HoldFor = _options.Value.TimeoutDelay };
             }
 
             _idempotency[key] = (fingerprint, response);
+            Save();
             return response;
         }
     }
+
+    /// <summary>Rewrites the state file (under the lock), through a temporary file so a crash leaves the old one whole.</summary>
+    private void Save()
+    {
+        if (_options.Value.StateFile is not { } file)
+        {
+            return;
+        }
+
+        var state = new SavedState(
+            _intents,
+            _refunds,
+            _idempotency.ToDictionary(
+                e => e.Key,
+                e => new SavedReply(e.Value.Fingerprint, e.Value.Response.StatusCode, JsonSerializer.SerializeToElement(e.Value.Response.Body, PspWire.Json)),
+                StringComparer.Ordinal));
+        var temporary = file + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(state, PspWire.Json));
+        File.Move(temporary, file, overwrite: true);
+    }
+
+    private sealed record SavedReply(string Fingerprint, int StatusCode, JsonElement Body);
+
+    private sealed record SavedState(
+        Dictionary<string, PspPaymentIntent> Intents, Dictionary<string, PspRefund> Refunds, Dictionary<string, SavedReply> Idempotency);
 }

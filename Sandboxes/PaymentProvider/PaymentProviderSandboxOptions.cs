@@ -12,6 +12,13 @@ public sealed class PaymentProviderSandboxOptions
     /// <summary>Gets or sets the secret webhooks are signed with (must equal the gateway's <c>PaymentProvider:WebhookSecret</c>).</summary>
     public string WebhookSecret { get; set; } = "whsec_sandbox";
 
+    /// <summary>
+    /// Gets or sets a JSON file the sandbox keeps its payment intents, refunds and idempotency records in, so after a
+    /// restart of the local stack it still knows the payments it authorised, as a real provider would; null keeps them
+    /// in memory only (the tests' default).
+    /// </summary>
+    public string? StateFile { get; set; }
+
     /// <summary>Gets or sets the API key clients must send as a bearer token; empty accepts any caller.</summary>
     public string ApiKey { get; set; } = string.Empty;
 

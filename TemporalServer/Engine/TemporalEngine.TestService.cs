@@ -2,7 +2,7 @@ namespace Stateset.TemporalServer.Engine;
 
 /// <summary>
 /// The time-skipping controls of Temporal's test server (its <c>TestService</c>): a lock counter, and sleeps on the
-/// virtual clock. As on the Java test server, the clock jumps only while the counter is zero and nothing is
+/// virtual clock. As on the Java test server, the clock jumps only while the counter is not positive and nothing is
 /// outstanding; a locked clock runs at real speed. The SDK's <c>WorkflowEnvironment</c> unlocks it while a test awaits a
 /// workflow result and while it calls <c>DelayAsync</c>.
 /// </summary>
@@ -10,15 +10,13 @@ internal sealed partial class TemporalEngine
 {
     public void LockTimeSkipping() => Execute(() => _timeSkippingLocks++);
 
-    public void UnlockTimeSkipping() => Execute(() =>
-    {
-        if (_timeSkippingLocks == 0)
-        {
-            throw Errors.FailedPrecondition("Unbalanced UnlockTimeSkipping: time skipping is not locked.");
-        }
-
-        _timeSkippingLocks--;
-    });
+    /// <summary>
+    /// Releases one lock. The counter may go below zero: the SDK unlocks once per result it awaits and locks again when
+    /// that result arrives, so a test awaiting several results at once unlocks more often than the one lock it started
+    /// with (Temporal's test server has locks of its own for outstanding work that absorb these). Below zero is as
+    /// unlocked as zero, and the counter is balanced again once every await has locked again.
+    /// </summary>
+    public void UnlockTimeSkipping() => Execute(() => _timeSkippingLocks--);
 
     /// <summary>Waits until the virtual clock has moved <paramref name="duration"/> on (by skipping or by real time).</summary>
     public Task SleepAsync(TimeSpan duration, CancellationToken cancellationToken) =>
@@ -55,7 +53,7 @@ internal sealed partial class TemporalEngine
             });
             if (unlock)
             {
-                _timeSkippingLocks = Math.Max(0, _timeSkippingLocks - 1);
+                _timeSkippingLocks--;
             }
 
             return scheduled;

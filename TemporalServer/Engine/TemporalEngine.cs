@@ -363,7 +363,7 @@ internal sealed partial class TemporalEngine : IAsyncDisposable
         }
     }
 
-    private bool MaySkipNow() => _timeSkippingLocks == 0 && _autoSkipping switch
+    private bool MaySkipNow() => _timeSkippingLocks <= 0 && _autoSkipping switch
     {
         AutoTimeSkipping.WheneverIdle => true,
         AutoTimeSkipping.WhileAwaitingResult => _resultWaiters > 0,

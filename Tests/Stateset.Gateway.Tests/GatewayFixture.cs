@@ -1,14 +1,18 @@
 using Microsoft.AspNetCore.Mvc.Testing;
-using Stateset.TemporalServer.Testing;
 using Stateset.Testing;
+using Temporalio.Testing;
 
 namespace Stateset.Gateway.Tests;
 
-/// <summary>The real gateway app over a real PostgreSQL and a real Temporal (embedded unless TEMPORAL_ADDRESS is set).</summary>
+/// <summary>
+/// The real gateway app over a real PostgreSQL and a real Temporal: a dev server on the real clock started through the
+/// SDK's <see cref="WorkflowEnvironment"/> (the embedded server's executable unless <see cref="TemporalEnvironments"/> is
+/// told otherwise; these tests start, signal and describe runs but never wait out a timer), or TEMPORAL_ADDRESS.
+/// </summary>
 public sealed class GatewayFixture : IAsyncLifetime
 {
     private readonly PostgresFixture _postgres = new();
-    private TemporalTestEnvironment? _temporal;
+    private WorkflowEnvironment? _temporal;
     private WebApplicationFactory<Program>? _factory;
 
     /// <summary>The bootstrap admin key the gateway is configured with.</summary>
@@ -21,12 +25,12 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>Gets the PostgreSQL cluster the gateway uses, which a test may stop and start to simulate an outage.</summary>
     public PostgresFixture Postgres => _postgres;
 
-    public TemporalTestEnvironment Temporal => _temporal ?? throw new InvalidOperationException("not started");
+    public WorkflowEnvironment Temporal => _temporal ?? throw new InvalidOperationException("not started");
 
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        _temporal = await TemporalTestEnvironment.StartAsync();
+        _temporal = await TemporalEnvironments.StartLocalAsync();
         var connectionString = ConnectionString = await _postgres.CreateEmptyDatabaseAsync();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {

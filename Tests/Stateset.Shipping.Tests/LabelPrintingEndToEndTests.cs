@@ -3,25 +3,29 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Stateset.Activities.ReadModels;
 using Stateset.Activities.Shipping;
-using Stateset.TemporalServer.Testing;
 using Stateset.Testing;
 using Stateset.Workflows.Activities;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.LabelPrinting;
 using Temporalio.Client;
 using Temporalio.Exceptions;
+using Temporalio.Testing;
 using Temporalio.Worker;
 
 namespace Stateset.Shipping.Tests;
 
-/// <summary>One Temporal (embedded, or <c>TEMPORAL_ADDRESS</c>) for the end-to-end tests.</summary>
+/// <summary>
+/// One Temporal for the end-to-end tests, through the SDK's <see cref="WorkflowEnvironment"/>: a time-skipping test
+/// server (the embedded server's executable unless <see cref="TemporalEnvironments"/> is told otherwise), so the label
+/// run's retry backoff is skipped while a test awaits its result; or <c>TEMPORAL_ADDRESS</c>.
+/// </summary>
 public sealed class TemporalEnvironmentFixture : IAsyncLifetime
 {
-    private TemporalTestEnvironment? _environment;
+    private WorkflowEnvironment? _environment;
 
     public ITemporalClient Client => (_environment ?? throw new InvalidOperationException("not started")).Client;
 
-    public async Task InitializeAsync() => _environment = await TemporalTestEnvironment.StartAsync();
+    public async Task InitializeAsync() => _environment = await TemporalEnvironments.StartTimeSkippingAsync();
 
     public async Task DisposeAsync()
     {
@@ -113,7 +117,7 @@ public sealed class LabelPrintingEndToEndTests(PostgresFixture postgres, SharedC
     }
 
     // Polls the status query: the print job exists only once the workflow got that far. Not a sleep on time the
-    // test depends on; the embedded server skips no time while no client awaits a result.
+    // test depends on; the test server skips no time while no client awaits a result.
     private static async Task<PrintJob> WaitForPrintJobAsync(WorkflowHandle<LabelPrintingWorkflow, PrintLabelResult> handle)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);

@@ -1,15 +1,19 @@
-using Stateset.TemporalServer.Testing;
+using Stateset.Testing;
+using Temporalio.Testing;
 
 namespace Stateset.Telemetry.Tests;
 
-/// <summary>One Temporal for the assembly: the embedded server, or TEMPORAL_ADDRESS when set.</summary>
+/// <summary>
+/// One Temporal for the assembly, through the SDK's own <see cref="WorkflowEnvironment"/>: a dev server on the real clock
+/// (the tests here watch spans, metrics and logs of runs that wait for nothing), or TEMPORAL_ADDRESS when set.
+/// </summary>
 public sealed class TemporalFixture : IAsyncLifetime
 {
-    private TemporalTestEnvironment? _environment;
+    private WorkflowEnvironment? _environment;
 
-    public TemporalTestEnvironment Environment => _environment ?? throw new InvalidOperationException("not started");
+    public WorkflowEnvironment Environment => _environment ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => _environment = await TemporalTestEnvironment.StartAsync();
+    public async Task InitializeAsync() => _environment = await TemporalEnvironments.StartLocalAsync();
 
     public async Task DisposeAsync()
     {

@@ -41,7 +41,7 @@ public sealed class InspectionTests(TemporalServerFixture fixture) : TemporalSer
             });
             var poller = Assert.Single(response.Pollers);
             Assert.Equal(identity, poller.Identity);
-            var now = await Environment.CurrentTimeAsync();
+            var now = await Environment.GetCurrentTimeAsync();
             Assert.InRange(poller.LastAccessTime.ToDateTimeOffset(), now.AddMinutes(-5), now.AddMinutes(1));
         });
     }

@@ -45,7 +45,7 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
     {
         // The command turns this exception into its one-line "Cannot listen on ..." message and exit code 1.
         var e = await Assert.ThrowsAnyAsync<IOException>(() =>
-            EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { Port = Environment.Server!.Port }));
+            EmbeddedTemporalServer.StartAsync(new EmbeddedTemporalServerOptions { Port = new Uri($"http://{Client.Connection.Options.TargetHost}").Port }));
         Assert.Contains("address already in use", e.Message);
     }
 

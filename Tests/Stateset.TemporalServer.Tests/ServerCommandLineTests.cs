@@ -45,6 +45,17 @@ public sealed class ServerCommandLineTests
         Assert.True(locked.Options.StartTimeSkippingLocked);
         Assert.True(locked.ExitWithParent);
         Assert.False(unlocked.Options.StartTimeSkippingLocked);
+        Assert.True(locked.Options.Headless);
+    }
+
+    [Fact]
+    public void PortWithUiPort_IsATestServerServingTheUi()
+    {
+        var command = ServerCommandLine.Parse(["17202", "--ui-port", "17203"]);
+
+        Assert.True(command.Options.TimeSkipping);
+        Assert.Equal(17203, command.Options.UiPort);
+        Assert.False(command.Options.Headless);
     }
 
     [Theory]
@@ -52,6 +63,7 @@ public sealed class ServerCommandLineTests
     [InlineData("--port")]
     [InlineData("--dynamic-config-value", "novalue")]
     [InlineData("17202", "--extra")]
+    [InlineData("17202", "--ui-port")]
     public void BadArguments_AreOneLineErrors(params string[] args) =>
         Assert.Throws<FormatException>(() => ServerCommandLine.Parse(args));
 }

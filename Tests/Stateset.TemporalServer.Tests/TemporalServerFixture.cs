@@ -1,17 +1,21 @@
-using Stateset.TemporalServer.Testing;
 using Temporalio.Client;
+using Temporalio.Testing;
 using Temporalio.Worker;
 
 namespace Stateset.TemporalServer.Tests;
 
-/// <summary>One server for the whole suite: the embedded one in time-skipping mode, or TEMPORAL_ADDRESS when set.</summary>
+/// <summary>
+/// One server for the whole suite, through the SDK's own <see cref="WorkflowEnvironment"/>: the embedded server's
+/// executable launched as Temporal's time-skipping test server is (or the executable STATESET_TEMPORAL_TEST_SERVER names,
+/// such as Temporal's own test server, so these tests check the embedded one against it), or TEMPORAL_ADDRESS when set.
+/// </summary>
 public sealed class TemporalServerFixture : IAsyncLifetime
 {
-    public TemporalTestEnvironment Environment { get; private set; } = null!;
+    public WorkflowEnvironment Environment { get; private set; } = null!;
 
     public ITemporalClient Client => Environment.Client;
 
-    public async Task InitializeAsync() => Environment = await TemporalTestEnvironment.StartAsync();
+    public async Task InitializeAsync() => Environment = await TemporalEnvironments.StartTimeSkippingAsync();
 
     public async Task DisposeAsync() => await Environment.DisposeAsync();
 }
@@ -29,7 +33,7 @@ public abstract class TemporalServerTest(TemporalServerFixture fixture)
 
     protected ITemporalClient Client => Fixture.Client;
 
-    protected TemporalTestEnvironment Environment => Fixture.Environment;
+    protected WorkflowEnvironment Environment => Fixture.Environment;
 
     protected static string NewTaskQueue() => $"tq-{Guid.NewGuid()}";
 

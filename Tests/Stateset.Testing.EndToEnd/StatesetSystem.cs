@@ -7,16 +7,18 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Stateset.Sandboxes;
-using Stateset.TemporalServer.Testing;
 using Stateset.Worker;
 using Temporalio.Extensions.Hosting;
+using Temporalio.Testing;
 using Xunit;
 
 namespace Stateset.Testing.EndToEnd;
 
 /// <summary>
-/// The whole system on loopback: a real PostgreSQL, the embedded Temporal (time-skipping, so long waits can be
-/// skipped with <see cref="TemporalTestEnvironment.DelayAsync"/>), the payment and carrier sandboxes, the real worker
+/// The whole system on loopback: a real PostgreSQL, a time-skipping Temporal test server started through the SDK's
+/// <see cref="WorkflowEnvironment"/> (the embedded server's executable unless <see cref="TemporalEnvironments"/> is told
+/// otherwise, so long waits can be skipped with <see cref="WorkflowEnvironment.DelayAsync(TimeSpan, CancellationToken?)"/>), the payment and carrier
+/// sandboxes, the real worker
 /// (every workflow, every real activity, plus <see cref="ActivityFaults"/>) and the real gateway on a real port, so
 /// the sandboxes' signed webhooks reach the gateway's callbacks exactly as they would in production.
 /// </summary>
@@ -33,7 +35,7 @@ public class StatesetSystem : IAsyncLifetime
 
     private readonly PostgresFixture _postgres = new();
     private readonly Dictionary<string, string?> _settings = new(StringComparer.Ordinal);
-    private TemporalTestEnvironment? _temporal;
+    private WorkflowEnvironment? _temporal;
     private SandboxHost? _sandboxes;
     private IHost? _worker;
     private WebApplicationFactory<Program>? _gateway;
@@ -54,7 +56,7 @@ public class StatesetSystem : IAsyncLifetime
     public string ConnectionString { get; private set; } = string.Empty;
 
     /// <summary>Gets the Temporal environment (client, virtual clock).</summary>
-    public TemporalTestEnvironment Temporal => _temporal!;
+    public WorkflowEnvironment Temporal => _temporal!;
 
     /// <summary>Gets a client of the Temporal the system runs on.</summary>
     public Temporalio.Client.ITemporalClient TemporalClient => _temporal!.Client;
@@ -78,10 +80,13 @@ public class StatesetSystem : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        // The embedded server serves the Temporal UI on a free port for the UI's browser tests.
-        _temporal = await TemporalTestEnvironment.StartAsync(new TemporalServer.EmbeddedTemporalServerOptions { TimeSkipping = true, UiPort = 0 });
-        TemporalUiAddress = _temporal.Server?.UiUrl ??
-            (Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } ui ? new Uri(ui) : null);
+        // A test server rather than a dev server: the clock scenarios skip days. The embedded server's executable also
+        // serves the Temporal UI (for the UI's browser tests) when given a port, which Temporal's own test server cannot.
+        var launchesUi = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS") is not { Length: > 0 } && TemporalEnvironments.LaunchesEmbeddedServer(timeSkipping: true);
+        var uiPort = launchesUi ? FreePort() : 0;
+        _temporal = await TemporalEnvironments.StartTimeSkippingAsync(launchesUi ? ["--ui-port", $"{uiPort}"] : null);
+        TemporalUiAddress = launchesUi ? new Uri($"http://127.0.0.1:{uiPort}") :
+            Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } ui ? new Uri(ui) : null;
         ConnectionString = await _postgres.CreateMigratedDatabaseAsync();
         var gatewayPort = FreePort();
         GatewayAddress = new Uri($"http://127.0.0.1:{gatewayPort}/");

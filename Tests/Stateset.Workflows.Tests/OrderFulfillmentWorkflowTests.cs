@@ -331,48 +331,6 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
         Assert.Empty(world.CallsTo("Reserve"));
     }
 
-    [TimeSkippingFact]
-    public async Task Run_WorkerLostMidAuthorization_RetriesTheProviderRequestWithinSecondsAndProceeds()
-    {
-        var world = new ScriptedWorld(Client) { LostAuthorizationAttempts = 1 };
-        var orderId = NewId("o");
-        var taskQueue = NewTaskQueue();
-        await RunWorkerAsync(Client, taskQueue, world, async () =>
-        {
-            var handle = await StartAsync(orderId, taskQueue);
-            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Timeline.Any(e => e.Step == "create authorization"));
-
-            // Under a minute of (skipped) time: the lost attempt's 30-second start-to-close, then an immediate retry.
-            await temporal.Environment.DelayAsync(TimeSpan.FromSeconds(45));
-            var status = await WaitForStatusAsync(handle, wf => wf.Status, s => s.Money.Authorized > 0);
-
-            Assert.Equal(100m, status.Money.Authorized);
-            await Histories.SaveAsync(Client, "order-authorization-retried", handle.Id);
-        });
-
-        Assert.Equal(2, world.CallsTo($"Authorize {orderId} ").Count());
-    }
-
-    [TimeSkippingFact]
-    public async Task Run_AuthorizationWebhookNeverArrives_AsksTheProviderAfterTwoMinutesAndProceeds()
-    {
-        var world = new ScriptedWorld(Client) { LoseAuthorizationCallbacks = true };
-        var orderId = NewId("o");
-        var taskQueue = NewTaskQueue();
-        await RunWorkerAsync(Client, taskQueue, world, async () =>
-        {
-            var handle = await StartAsync(orderId, taskQueue);
-            await WaitForStatusAsync(handle, wf => wf.Status, s => s.Stage == "authorizing payment" && s.Timeline.Any(e => e.Step == "authorize payment"));
-
-            await temporal.Environment.DelayAsync(TimeSpan.FromMinutes(3));
-            var status = await WaitForStatusAsync(handle, wf => wf.Status, s => s.Money.Authorized > 0);
-
-            Assert.Equal(100m, status.Money.Authorized);
-        });
-
-        Assert.Single(world.CallsTo($"AwaitAuthorization {orderId}:payment attempt 2"));
-    }
-
     private Task<WorkflowHandle<OrderFulfillmentWorkflow, FulfillOrderResult>> StartAsync(string orderId, string taskQueue, bool useExisting = false) =>
         Client.StartWorkflowAsync(
             (OrderFulfillmentWorkflow wf) => wf.RunAsync(Orders.Input(orderId)),

@@ -1,15 +1,18 @@
-using Stateset.TemporalServer.Testing;
+using Temporalio.Testing;
 
 namespace Stateset.Workflows.Tests;
 
-/// <summary>One Temporal for the assembly: the embedded server with time skipping, or TEMPORAL_ADDRESS when set.</summary>
+/// <summary>
+/// One Temporal for the assembly, through the SDK's own <see cref="WorkflowEnvironment"/>: a time-skipping test server
+/// (the embedded server's executable unless <see cref="TemporalEnvironments"/> is told otherwise), or TEMPORAL_ADDRESS.
+/// </summary>
 public sealed class TemporalFixture : IAsyncLifetime
 {
-    private TemporalTestEnvironment? _environment;
+    private WorkflowEnvironment? _environment;
 
-    public TemporalTestEnvironment Environment => _environment ?? throw new InvalidOperationException("not started");
+    public WorkflowEnvironment Environment => _environment ?? throw new InvalidOperationException("not started");
 
-    public async Task InitializeAsync() => _environment = await TemporalTestEnvironment.StartAsync();
+    public async Task InitializeAsync() => _environment = await TemporalEnvironments.StartTimeSkippingAsync();
 
     public async Task DisposeAsync()
     {
