@@ -75,8 +75,11 @@ internal sealed class LabelFonts : IFontResolver
                 : null;
             if (path is null)
             {
-                throw new FileNotFoundException(
-                    $"No font file for the PDF label's '{faceName}' face in {string.Join(", ", FontFolders)}; install Debian's fonts-dejavu-core (or fonts-liberation).");
+                // Not an IOException: retrying cannot install a package, so the label run fails at once, saying why.
+                throw new Temporalio.Exceptions.ApplicationFailureException(
+                    $"No font file for the PDF label's '{faceName}' face in {string.Join(", ", FontFolders)}; install Debian's fonts-dejavu-core (or fonts-liberation).",
+                    errorType: "LabelFontsMissing",
+                    nonRetryable: true);
             }
 
             return _loaded[faceName] = File.ReadAllBytes(path);
