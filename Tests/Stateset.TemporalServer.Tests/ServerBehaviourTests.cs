@@ -69,17 +69,7 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
     public async Task BadCommand_IsRejectedWithoutHarmingTheWorkflow()
     {
         var service = Client.Connection.WorkflowService;
-        var taskQueue = NewTaskQueue();
-        var id = NewId("bad-command");
-        await service.StartWorkflowExecutionAsync(new()
-        {
-            Namespace = "default",
-            WorkflowId = id,
-            WorkflowType = new() { Name = "Raw" },
-            TaskQueue = new() { Name = taskQueue },
-            RequestId = Guid.NewGuid().ToString(),
-        });
-        var task = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        var (id, taskQueue, task) = await StartRawAsync("bad-command");
 
         var bad = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
         bad.Commands.Add(new Temporalio.Api.Command.V1.Command { CommandType = CommandType.StartTimer });
@@ -107,17 +97,7 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
     public async Task CompletingWhileASignalArrived_TaskIsRejectedAndTheSignalDelivered()
     {
         var service = Client.Connection.WorkflowService;
-        var taskQueue = NewTaskQueue();
-        var id = NewId("unhandled");
-        await service.StartWorkflowExecutionAsync(new()
-        {
-            Namespace = "default",
-            WorkflowId = id,
-            WorkflowType = new() { Name = "Raw" },
-            TaskQueue = new() { Name = taskQueue },
-            RequestId = Guid.NewGuid().ToString(),
-        });
-        var task = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        var (id, taskQueue, task) = await StartRawAsync("unhandled");
         await Client.GetWorkflowHandle(id).SignalAsync("Late", []);
 
         var complete = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
@@ -143,17 +123,7 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
         // The SDK resolves a try-cancel at once and replays its cancel command against ActivityTaskCancelRequested;
         // Temporal writes that event even when the activity's completion is still buffered behind the task.
         var service = Client.Connection.WorkflowService;
-        var taskQueue = NewTaskQueue();
-        var id = NewId("cancel-finished");
-        await service.StartWorkflowExecutionAsync(new()
-        {
-            Namespace = "default",
-            WorkflowId = id,
-            WorkflowType = new() { Name = "Raw" },
-            TaskQueue = new() { Name = taskQueue },
-            RequestId = Guid.NewGuid().ToString(),
-        });
-        var first = await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        var (id, taskQueue, first) = await StartRawAsync("cancel-finished");
         var schedule = new Temporalio.Api.WorkflowService.V1.RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = first.TaskToken };
         schedule.Commands.Add(new Temporalio.Api.Command.V1.Command
         {
@@ -194,5 +164,22 @@ public sealed class ServerBehaviourTests(TemporalServerFixture fixture) : Tempor
             types);
         Assert.Equal(scheduledEventId, events.Single(e => e.EventType == EventType.ActivityTaskCancelRequested).ActivityTaskCancelRequestedEventAttributes.ScheduledEventId);
         await Client.GetWorkflowHandle(id).TerminateAsync("test over");
+    }
+
+    /// <summary>Starts a workflow no worker runs and takes its first task, so a test can answer it command by command.</summary>
+    private async Task<(string Id, string TaskQueue, Temporalio.Api.WorkflowService.V1.PollWorkflowTaskQueueResponse Task)> StartRawAsync(string prefix)
+    {
+        var service = Client.Connection.WorkflowService;
+        var taskQueue = NewTaskQueue();
+        var id = NewId(prefix);
+        await service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "Raw" },
+            TaskQueue = new() { Name = taskQueue },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        return (id, taskQueue, await service.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } }));
     }
 }
