@@ -30,6 +30,7 @@ public static class GatewayComposition
         builder.Services.AddTrackingWebhooks(builder.Configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
+        builder.Services.AddExceptionHandler<TemporalUnavailableExceptionHandler>();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddSingleton<ReferenceChecks>();
         builder.Services.AddOpenApi();

@@ -39,3 +39,10 @@ public sealed class FaultsCollection : ICollectionFixture<StatesetSystem>
 {
     public const string Name = "e2e-faults";
 }
+
+/// <summary>The Temporal server killed with SIGKILL under load and started again on its file: a system of its own.</summary>
+[CollectionDefinition(Name)]
+public sealed class TemporalKillCollection : ICollectionFixture<StatesetSystemOnAKillableTemporal>
+{
+    public const string Name = "e2e-temporal-kill";
+}

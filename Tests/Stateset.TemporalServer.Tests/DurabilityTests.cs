@@ -150,7 +150,7 @@ public sealed class DurabilityTests : IDisposable
         bulk.Payloads_.Add(new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFrom(new byte[64 * 1024]) });
         for (var round = 0; round <= 3; round++)
         {
-            var (server, client) = await ServerProcess.StartOnFileAsync(_file);
+            var (server, client) = await TemporalServerProcess.StartOnFileAsync(_file);
             await using (server)
             {
                 if (round == 0)
@@ -170,7 +170,7 @@ public sealed class DurabilityTests : IDisposable
             }
         }
 
-        async Task<int> StreamUntilKilledAsync(ServerProcess server, TemporalClient client, int round, int killAfterSignals)
+        async Task<int> StreamUntilKilledAsync(TemporalServerProcess server, TemporalClient client, int round, int killAfterSignals)
         {
             var killed = false;
             var unanswered = 0;
@@ -286,14 +286,14 @@ public sealed class DurabilityTests : IDisposable
     [Fact]
     public async Task CleanStop_ThenRestart_KeepsRegisteredNamespaces()
     {
-        var (first, client) = await ServerProcess.StartOnFileAsync(_file);
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file);
         await using (first)
         {
             await client.WorkflowService.RegisterNamespaceAsync(new() { Namespace = "kept" });
             await first.InterruptAsync();
         }
 
-        var (second, again) = await ServerProcess.StartOnFileAsync(_file);
+        var (second, again) = await TemporalServerProcess.StartOnFileAsync(_file);
         await using (second)
         {
             var described = await again.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "kept" });
@@ -311,7 +311,7 @@ public sealed class DurabilityTests : IDisposable
         await PrepareBadFileAsync(kind);
         var before = await File.ReadAllBytesAsync(_file);
 
-        await using var server = ServerProcess.Start("--db-filename", _file);
+        await using var server = TemporalServerProcess.Start("--db-filename", _file);
         var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(1, exitCode);
@@ -342,7 +342,7 @@ public sealed class DurabilityTests : IDisposable
 
         // A real file of this server, with work in it, then damaged.
         var id = $"durable-bad-{Guid.NewGuid()}";
-        var (server, client) = await ServerProcess.StartOnFileAsync(_file);
+        var (server, client) = await TemporalServerProcess.StartOnFileAsync(_file);
         await using (server)
         {
             for (var i = 0; i < 20; i++)
@@ -373,14 +373,14 @@ public sealed class DurabilityTests : IDisposable
     /// <summary>Runs <paramref name="before"/> on a server, kills it with SIGKILL, and runs <paramref name="after"/> on a new one on the same file.</summary>
     private async Task RunAcrossRestartAsync(Func<TemporalClient, Task> before, Func<TemporalClient, Task> after)
     {
-        var (first, client) = await ServerProcess.StartOnFileAsync(_file);
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file);
         await using (first)
         {
             await before(client);
             await first.KillAsync();
         }
 
-        var (second, again) = await ServerProcess.StartOnFileAsync(_file);
+        var (second, again) = await TemporalServerProcess.StartOnFileAsync(_file);
         await using (second)
         {
             await after(again);

@@ -80,13 +80,7 @@ public class StatesetSystem : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _postgres.InitializeAsync();
-        // A test server rather than a dev server: the clock scenarios skip days. The embedded server's executable also
-        // serves the Temporal UI (for the UI's browser tests) when given a port, which Temporal's own test server cannot.
-        var launchesUi = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS") is not { Length: > 0 } && TemporalEnvironments.LaunchesEmbeddedServer(timeSkipping: true);
-        var uiPort = launchesUi ? FreePort() : 0;
-        _temporal = await TemporalEnvironments.StartTimeSkippingAsync(launchesUi ? ["--ui-port", $"{uiPort}"] : null);
-        TemporalUiAddress = launchesUi ? new Uri($"http://127.0.0.1:{uiPort}") :
-            Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } ui ? new Uri(ui) : null;
+        (_temporal, TemporalUiAddress) = await StartTemporalAsync();
         ConnectionString = await _postgres.CreateMigratedDatabaseAsync();
         var gatewayPort = FreePort();
         GatewayAddress = new Uri($"http://127.0.0.1:{gatewayPort}/");
@@ -177,8 +171,28 @@ public class StatesetSystem : IAsyncLifetime
             await _temporal.DisposeAsync();
         }
 
+        await StopTemporalAsync();
         await _postgres.DisposeAsync();
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops what <see cref="StartTemporalAsync"/> started beside its environment, once everything using it has stopped.</summary>
+    protected virtual Task StopTemporalAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// Starts the Temporal the system runs on and answers it with its UI's address, if it serves one. Here a
+    /// time-skipping test server rather than a dev server: the clock scenarios skip days. The embedded server's
+    /// executable also serves the Temporal UI (for the UI's browser tests) when given a port, which Temporal's own test
+    /// server cannot.
+    /// </summary>
+    protected virtual async Task<(WorkflowEnvironment Temporal, Uri? Ui)> StartTemporalAsync()
+    {
+        var launchesUi = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS") is not { Length: > 0 } && TemporalEnvironments.LaunchesEmbeddedServer(timeSkipping: true);
+        var uiPort = launchesUi ? FreePort() : 0;
+        var temporal = await TemporalEnvironments.StartTimeSkippingAsync(launchesUi ? ["--ui-port", $"{uiPort}"] : null);
+        var ui = launchesUi ? new Uri($"http://127.0.0.1:{uiPort}") :
+            Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } url ? new Uri(url) : null;
+        return (temporal, ui);
     }
 
     private static int FreePort()

@@ -31,6 +31,10 @@ public static class TemporalEnvironments
         }
     }
 
+    /// <summary>Gets the dev server to launch: <c>STATESET_TEMPORAL_DEV_SERVER</c> (e.g. the <c>temporal</c> CLI) or the embedded server's executable.</summary>
+    public static string DevServerExecutable =>
+        Environment.GetEnvironmentVariable("STATESET_TEMPORAL_DEV_SERVER") is { Length: > 0 } chosen ? chosen : EmbeddedServerExecutable;
+
     /// <summary>Gets a value indicating whether the launched executable is the embedded server (so its own flags may be passed).</summary>
     public static bool LaunchesEmbeddedServer(bool timeSkipping) =>
         Environment.GetEnvironmentVariable(timeSkipping ? "STATESET_TEMPORAL_TEST_SERVER" : "STATESET_TEMPORAL_DEV_SERVER") is not { Length: > 0 };
@@ -64,10 +68,9 @@ public static class TemporalEnvironments
             return running;
         }
 
-        var executable = Environment.GetEnvironmentVariable("STATESET_TEMPORAL_DEV_SERVER") is { Length: > 0 } chosen ? chosen : EmbeddedServerExecutable;
         return await LaunchAsync(() => WorkflowEnvironment.StartLocalAsync(new()
         {
-            DevServerOptions = new() { ExistingPath = executable, ExtraArgs = extraArgs },
+            DevServerOptions = new() { ExistingPath = DevServerExecutable, ExtraArgs = extraArgs },
         }));
     }
 

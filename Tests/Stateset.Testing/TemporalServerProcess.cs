@@ -4,24 +4,31 @@ using System.Net.Sockets;
 using System.Text;
 using Temporalio.Client;
 
-namespace Stateset.TemporalServer.Tests;
+namespace Stateset.Testing;
 
-/// <summary>The built server executable as a child process on its own port, so a test can kill it (-9) and start it again.</summary>
-internal sealed class ServerProcess : IAsyncDisposable
+/// <summary>
+/// A dev server (<c>server start-dev</c>) as a child process on its own port, so a test can kill it (-9) and start it
+/// again on the same database file and port: the embedded server's built executable, or the one
+/// <c>STATESET_TEMPORAL_DEV_SERVER</c> names (Temporal's CLI takes the same flags).
+/// </summary>
+public sealed class TemporalServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServerProcess(Process process, int port)
+    private TemporalServerProcess(Process process, int port)
     {
         _process = process;
         Port = port;
     }
 
+    /// <summary>Gets the port the server listens on.</summary>
     public int Port { get; }
 
+    /// <summary>Gets the server's address for a client.</summary>
     public string Target => $"127.0.0.1:{Port}";
 
+    /// <summary>Gets what the server wrote to its standard output and error so far.</summary>
     public string Output
     {
         get
@@ -33,11 +40,13 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static ServerProcess Start(params string[] args) => Start(FreePort(), args);
+    /// <summary>Starts a server on a free port with <paramref name="args"/> after the dev server's own flags.</summary>
+    public static TemporalServerProcess Start(params string[] args) => Start(FreePort(), args);
 
-    public static ServerProcess Start(int port, params string[] args)
+    /// <summary>Starts a server on <paramref name="port"/> with <paramref name="args"/> after the dev server's own flags.</summary>
+    public static TemporalServerProcess Start(int port, params string[] args)
     {
-        var start = new ProcessStartInfo(TemporalEnvironments.EmbeddedServerExecutable)
+        var start = new ProcessStartInfo(TemporalEnvironments.DevServerExecutable)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -49,7 +58,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the server");
-        var server = new ServerProcess(process, port);
+        var server = new TemporalServerProcess(process, port);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
@@ -58,9 +67,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server on <paramref name="file"/> and connects a client once it answers.</summary>
-    public static async Task<(ServerProcess Server, TemporalClient Client)> StartOnFileAsync(string file)
+    public static Task<(TemporalServerProcess Server, TemporalClient Client)> StartOnFileAsync(string file) => StartOnFileAsync(file, FreePort());
+
+    /// <summary>Starts a server on <paramref name="file"/> and <paramref name="port"/> (a restart keeps its clients' address) and connects a client once it answers.</summary>
+    public static async Task<(TemporalServerProcess Server, TemporalClient Client)> StartOnFileAsync(string file, int port)
     {
-        var server = Start("--db-filename", file);
+        var server = Start(port, "--db-filename", file);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
@@ -77,6 +89,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for the server to exit by itself and answers its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
@@ -102,6 +115,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -112,7 +126,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>A port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
