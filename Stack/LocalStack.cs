@@ -66,6 +66,9 @@ internal static class LocalStack
                     ["Sandboxes:PaymentProvider:StateFile"] = Path.Combine(settings.DataDirectory, "payment-sandbox.json"),
                     ["Sandboxes:CarrierSandbox:WebhookUrl"] = $"{gatewayUrl}/callbacks/carriers",
                     ["Sandboxes:CarrierSandbox:WebhookSecret"] = SandboxSecrets.Carriers,
+
+                    // And the carriers still know the labels they sold, so a parcel labelled before a restart can be scanned after it.
+                    ["Sandboxes:CarrierSandbox:StateFile"] = Path.Combine(settings.DataDirectory, "carrier-sandbox.json"),
                 }).Build();
                 if (traces.OtlpEndpoint is { } otlp)
                 {

@@ -18,6 +18,13 @@ public sealed class CarrierSandboxOptions
     /// <summary>Gets or sets the delay added to every carrier API call (all carriers) to simulate a slow network.</summary>
     public TimeSpan Latency { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Gets or sets a file that keeps the labels sold (and the idempotency keys they were bought with) across restarts,
+    /// so a parcel labelled before a restart can still be scanned after it; in memory only when unset. Faults and call
+    /// counts are not kept: they are a test's settings, not the carrier's records.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     /// <summary>Gets the initial faults per carrier code, e.g. <c>CarrierSandbox:Faults:ridgeline:Down=true</c>.</summary>
     public Dictionary<string, CarrierFaults> Faults { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 
 namespace Stateset.Sandboxes.Carriers;
 
 /// <summary>
-/// The sandbox carriers' memory: labels sold (by id and by idempotency key), injected faults and call counts.
-/// In-process only, like any sandbox: a restart forgets everything.
+/// The sandbox carriers' memory: labels sold (by id and by idempotency key), injected faults and call counts. Labels
+/// and their keys are also kept in <see cref="CarrierSandboxOptions.StateFile"/> when one is set, rewritten after every
+/// change; everything else is forgotten by a restart.
 /// </summary>
 public sealed class CarrierSandboxState
 {
@@ -14,14 +16,33 @@ public sealed class CarrierSandboxState
     private readonly ConcurrentDictionary<string, int> _failNext = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Lazy<Purchase>> _byIdempotencyKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LabelDto> _labels = new(StringComparer.Ordinal);
+    private readonly Lock _saving = new();
+    private readonly string? _stateFile;
 
-    /// <summary>Initializes a new instance of the <see cref="CarrierSandboxState"/> class.</summary>
+    /// <summary>Initializes a new instance of the <see cref="CarrierSandboxState"/> class, with what its state file holds.</summary>
     public CarrierSandboxState(IOptions<CarrierSandboxOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         foreach (var (carrier, faults) in options.Value.Faults)
         {
             _faults[carrier] = faults;
+        }
+
+        _stateFile = options.Value.StateFile;
+        if (_stateFile is not null && File.Exists(_stateFile))
+        {
+            var saved = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(_stateFile), CarrierSandboxApi.Json)
+                ?? throw new InvalidDataException($"{_stateFile} holds no carrier sandbox state.");
+            foreach (var label in saved.Labels)
+            {
+                _labels[label.LabelId] = label;
+            }
+
+            foreach (var (key, purchase) in saved.Purchases)
+            {
+                var kept = purchase;
+                _byIdempotencyKey[key] = new Lazy<Purchase>(() => kept);
+            }
         }
     }
 
@@ -81,6 +102,11 @@ public sealed class CarrierSandboxState
                     return new Purchase(label.LabelId, fingerprint);
                 },
                 LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        if (created)
+        {
+            Save();
+        }
+
         return (_labels[purchase.LabelId], Replayed: !created, Conflict: purchase.Fingerprint != fingerprint);
     }
 
@@ -88,8 +114,31 @@ public sealed class CarrierSandboxState
     public LabelDto? Label(string labelId) => _labels.GetValueOrDefault(labelId);
 
     /// <summary>Replaces a label (void, tracking status).</summary>
-    public LabelDto Update(string labelId, Func<LabelDto, LabelDto> change) => _labels.AddOrUpdate(
-        labelId, _ => throw new KeyNotFoundException(labelId), (_, label) => change(label));
+    public LabelDto Update(string labelId, Func<LabelDto, LabelDto> change)
+    {
+        var updated = _labels.AddOrUpdate(labelId, _ => throw new KeyNotFoundException(labelId), (_, label) => change(label));
+        Save();
+        return updated;
+    }
+
+    /// <summary>Rewrites the state file through a temporary file, so a crash leaves the old one whole.</summary>
+    private void Save()
+    {
+        if (_stateFile is null)
+        {
+            return;
+        }
+
+        lock (_saving)
+        {
+            var purchases = _byIdempotencyKey.Where(p => p.Value.IsValueCreated).ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
+            var temporary = _stateFile + ".tmp";
+            File.WriteAllText(temporary, JsonSerializer.Serialize(new SavedState([.. _labels.Values], purchases), CarrierSandboxApi.Json));
+            File.Move(temporary, _stateFile, overwrite: true);
+        }
+    }
 
     private sealed record Purchase(string LabelId, string Fingerprint);
+
+    private sealed record SavedState(List<LabelDto> Labels, Dictionary<string, Purchase> Purchases);
 }
