@@ -131,6 +131,82 @@ public sealed class DurabilityTests : IDisposable
             });
     }
 
+    [Fact]
+    public async Task Kill9_WithAnActivityScheduledButNotYetPolled_ItRunsAfterTheRestart()
+    {
+        var id = $"durable-scheduled-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, _taskQueue));
+
+                // A worker of workflows only: the activity task is scheduled and waits in its queue.
+                using var workflowsOnly = new TemporalWorker(client, new TemporalWorkerOptions(_taskQueue).AddWorkflow<DurableStepsWorkflow>());
+                await workflowsOnly.ExecuteAsync(() => WaitForEventAsync(client, id, EventType.ActivityTaskScheduled));
+            },
+            async client =>
+            {
+                Assert.Equal($"Hi {id}", await WithWorkerAsync(client, () => client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync()));
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+    }
+
+    [Fact]
+    public async Task Kill9_WithAWorkflowTaskHandedOutAndUnanswered_ItIsHandedOutAgainAfterItsTimeout()
+    {
+        var id = $"durable-task-{Guid.NewGuid()}";
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, _taskQueue) { TaskTimeout = TimeSpan.FromSeconds(2) });
+
+                // Taken by a poller that then vanishes: started, never completed.
+                var task = await client.WorkflowService.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = _taskQueue } });
+                Assert.Equal(id, task.WorkflowExecution.WorkflowId);
+            },
+            async client =>
+            {
+                Assert.Equal($"Hi {id}", await WithWorkerAsync(client, () => client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync()));
+                var events = (await client.GetWorkflowHandle(id).FetchHistoryAsync()).Events;
+                Assert.Contains(events, e => e.EventType == EventType.WorkflowTaskTimedOut);
+                await AssertNoDoubledEventsAsync(client, id);
+            });
+    }
+
+    /// <summary>
+    /// The worker keeps running while the server is killed under its running attempt and started again on the same
+    /// port: the attempt nobody will answer times out from its stored start, and the retry runs on the same worker.
+    /// </summary>
+    [Fact]
+    public async Task Kill9_WhileAnActivityRuns_ItsAttemptTimesOutAfterTheRestart_AndTheRetryCompletes()
+    {
+        var id = $"durable-running-{Guid.NewGuid()}";
+        var port = TemporalServerProcess.FreePort();
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file, port);
+        TemporalServerProcess? second = null;
+        try
+        {
+            await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("retried-activity", id), new(id, _taskQueue));
+            var result = await WithWorkerAsync(client, async () =>
+            {
+                await TestActivities.StartedAsync(id);
+                await first.KillAsync();
+                (second, _) = await TemporalServerProcess.StartOnFileAsync(_file, port);
+                return await client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync();
+            });
+            Assert.Equal($"Hi {id} on attempt 2", result);
+            await AssertNoDoubledEventsAsync(client, id);
+        }
+        finally
+        {
+            await first.DisposeAsync();
+            if (second is not null)
+            {
+                await second.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>
     /// Sixteen writers start workflows and signal one shared run as fast as the server answers, and the server is killed
     /// in the middle of that stream, with a commit being written and requests waiting for the next; three times over on

@@ -12,9 +12,16 @@ public sealed class DurableStepsWorkflow
 {
     public static readonly SearchAttributeKey<string> Stage = SearchAttributeKey.CreateKeyword("DurableStage");
     private static readonly ActivityOptions Once = new() { StartToCloseTimeout = TimeSpan.FromMinutes(5), RetryPolicy = new() { MaximumAttempts = 1 } };
+
+    // An attempt nobody answers is given up after three seconds and retried.
+    private static readonly ActivityOptions Retried = new()
+    {
+        StartToCloseTimeout = TimeSpan.FromSeconds(3),
+        RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(200), MaximumAttempts = 5 },
+    };
     private string? _approval;
 
-    /// <summary>Runs <paramref name="kind"/>: "timer", "activity", "async-activity", "child", "signal", "update" or "countdown".</summary>
+    /// <summary>Runs <paramref name="kind"/>: "timer", "activity", "retried-activity", "async-activity", "child", "signal", "update" or "countdown".</summary>
     [WorkflowRun]
     public async Task<string> RunAsync(string kind, string key)
     {
@@ -23,6 +30,7 @@ public sealed class DurableStepsWorkflow
         {
             "timer" => await TimerAsync(),
             "activity" => await Workflow.ExecuteActivityAsync((TestActivities a) => a.Greet(key), Once),
+            "retried-activity" => await Workflow.ExecuteActivityAsync((TestActivities a) => a.HangOnceThenGreetAsync(key), Retried),
             "async-activity" => await Workflow.ExecuteActivityAsync((TestActivities a) => a.CompleteLater(key), Once),
             "child" => await Workflow.ExecuteChildWorkflowAsync((DurableStepsWorkflow c) => c.RunAsync("timer", key), new() { Id = $"{key}-child" }),
             "countdown" => $"counted {await Workflow.ExecuteChildWorkflowAsync((TickingCountdownWorkflow c) => c.RunAsync(3, 0), new() { Id = $"{key}-countdown" })}",

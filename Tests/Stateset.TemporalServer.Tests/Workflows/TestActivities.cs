@@ -53,6 +53,23 @@ public sealed class TestActivities
         }
     }
 
+    /// <summary>
+    /// Hangs on its first attempt (an attempt the server dispatched and never heard back from) and greets from the
+    /// next one, saying which attempt it was.
+    /// </summary>
+    [Activity]
+    public async Task<string> HangOnceThenGreetAsync(string key)
+    {
+        var context = ActivityExecutionContext.Current;
+        if (context.Info.Attempt == 1)
+        {
+            Signal(key).TrySetResult(Convert.ToBase64String(context.Info.TaskToken));
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+
+        return $"Hi {key} on attempt {context.Info.Attempt}";
+    }
+
     /// <summary>Hands its task token to the test and leaves completion to someone else (a payment callback, say).</summary>
     [Activity]
     public string CompleteLater(string key)
