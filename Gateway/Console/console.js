@@ -251,7 +251,8 @@
     }
     if (s.failureReason) cards.append(card("Failure", h("p", { className: "error" }, s.failureReason)));
     // The facts the run recorded on its read-model row (why it ended, its tracking number…).
-    const details = Object.entries(s.details || {});
+    const shownElsewhere = { "return": ["rmaNumber", "trackingNumber"], label: ["carrier", "trackingNumber"] }[kind] || [];
+    const details = Object.entries(s.details || {}).filter(([name]) => !shownElsewhere.includes(name));
     if (details.length) cards.append(card("Outcome", facts(details.map(([name, value]) => [capital(words(name)), value]))));
     if (kind === "return" && s.eligibility && s.eligibility.lines && s.eligibility.lines.length) {
       cards.append(card("Lines", h("table", { className: "grid" },
@@ -274,11 +275,31 @@
       wrap.append(h("p", { className: "empty" }, "The step-by-step timeline of this run is in its workflow history (Temporal UI)."));
       return wrap;
     }
-    // Timeline entries are the workflows' TimelineEntry(At, Step, Outcome, Detail), oldest first.
+    // Timeline entries are the workflows' TimelineEntry(At, Step, Outcome, Detail), oldest first. A step's
+    // "started" and the entry that ends it make one row (its outcome and how long it took), which halves the table.
+    const rows = [];
+    const open = new Map();
+    for (const step of steps) {
+      const started = open.get(step.step);
+      if (step.outcome === "started") {
+        const row = { at: step.at, step: step.step, outcome: "started", detail: step.detail, took: null };
+        open.set(step.step, row);
+        rows.push(row);
+      } else if (started) {
+        open.delete(step.step);
+        started.outcome = step.outcome;
+        started.detail = step.detail ?? started.detail;
+        started.took = new Date(step.at) - new Date(started.at);
+      } else {
+        rows.push({ at: step.at, step: step.step, outcome: step.outcome, detail: step.detail, took: null });
+      }
+    }
+    const took = ms => ms === null ? "" : ms < 1000 ? `${ms} ms` : ms < 120000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60000)} min`;
     wrap.append(h("table", { className: "grid timeline" },
-      h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Step"), h("th", {}, "Outcome"), h("th", {}, "Detail"))),
-      h("tbody", {}, steps.map(step => h("tr", { className: `outcome-${step.outcome}` },
-        h("td", { className: "when" }, short(step.at)), h("td", {}, step.step ?? ""), h("td", {}, pill(step.outcome)), h("td", {}, step.detail ?? ""))))));
+      h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Step"), h("th", {}, "Outcome"), h("th", { className: "num" }, "Took"), h("th", {}, "Detail"))),
+      h("tbody", {}, rows.map(row => h("tr", { className: `outcome-${row.outcome}` },
+        h("td", { className: "when" }, short(row.at)), h("td", { className: "step" }, row.step ?? ""), h("td", {}, pill(row.outcome)),
+        h("td", { className: "num muted" }, took(row.took)), h("td", {}, row.detail ?? ""))))));
     return wrap;
   }
 
