@@ -43,8 +43,8 @@
   function pill(status) {
     const s = String(status || "unknown");
     const tone = /^(completed|delivered|refunded|closed|printed|approved|succeeded)$/.test(s) ? "ok"
-      : /awaiting|escalated|requested|pending|queued|waiting/.test(s) ? "warn"
-      : /^(failed|cancelled|rejected|refused|voided|delivery_exception|compensat)/.test(s) ? "bad" : "run";
+      : /awaiting|escalated|requested|pending|queued|waiting|compensated/.test(s) ? "warn"
+      : /^(failed|cancelled|rejected|refused|voided|delivery_exception|payment_declined)/.test(s) ? "bad" : "run";
     return h("span", { className: `pill ${tone}` }, words(s));
   }
 
@@ -252,7 +252,7 @@
     if (s.failureReason) cards.append(card("Failure", h("p", { className: "error" }, s.failureReason)));
     // The facts the run recorded on its read-model row (why it ended, its tracking number…).
     const shownElsewhere = { "return": ["rmaNumber", "trackingNumber"], label: ["carrier", "trackingNumber"] }[kind] || [];
-    const details = Object.entries(s.details || {}).filter(([name]) => !shownElsewhere.includes(name));
+    const details = Object.entries(s.details || {}).filter(([name, value]) => !shownElsewhere.includes(name) && value !== s.failureReason);
     if (details.length) cards.append(card("Outcome", facts(details.map(([name, value]) => [capital(words(name)), value]))));
     if (kind === "return" && s.eligibility && s.eligibility.lines && s.eligibility.lines.length) {
       cards.append(card("Lines", h("table", { className: "grid" },
@@ -481,7 +481,8 @@
       const rows = page.items.map(a => {
         const selected = route.view === "approvals" && route.kind === a.subjectType && route.id === a.subjectId;
         return h("tr", { className: selected ? "selected" : "", onclick: () => go(`#/approvals/${a.subjectType}/${encodeURIComponent(a.subjectId)}`) },
-          h("td", { className: "id" }, `${a.subjectType} ${a.subjectId}`, h("div", { className: "muted" }, short(a.requestedAt))),
+          h("td", { className: "id" }, h("a", { href: `#/approvals/${a.subjectType}/${encodeURIComponent(a.subjectId)}` }, `${a.subjectType} ${a.subjectId}`),
+            h("div", { className: "muted" }, short(a.requestedAt))),
           h("td", {}, h("div", { className: "clamp", title: a.requestedReason }, a.requestedReason)),
           h("td", { className: "when" }, short(a.expiresAt)));
       });
@@ -506,7 +507,7 @@
         const r = item.run;
         const selected = route.id === item.id;
         return h("tr", { className: selected ? "selected" : "", onclick: () => go(`#/returns/${encodeURIComponent(item.id)}`) },
-          h("td", { className: "id" }, item.id), h("td", {}, pill(r.status)), h("td", {}, r.stage),
+          h("td", { className: "id" }, h("a", { href: `#/returns/${encodeURIComponent(item.id)}` }, item.id)), h("td", {}, pill(r.status)), h("td", {}, r.stage),
           h("td", { className: "num" }, amount(r.amount, r.currency)), h("td", { className: "when" }, short(r.startedAt)));
       });
       if (more) $("returns").append(...rows); else $("returns").replaceChildren(...rows);
@@ -544,10 +545,11 @@
         api(`/print-stations/${encodeURIComponent(station)}/jobs?status=printed&limit=200`),
       ]);
       if (route.view !== "printing" || $("station").value !== station) return;
-      const rows = queued.items.map(job => h("tr", { className: selectedJob && selectedJob.id === job.id ? "selected" : "", onclick: () => select(job) },
-        h("td", { className: "id" }, job.shipmentId), h("td", {}, `${job.label.carrier} ${job.label.service}`),
-        h("td", { className: "id" }, job.label.trackingNumber, job.label.voided ? h("span", { className: "voided" }, " voided") : null),
-        h("td", {}, job.format.toUpperCase()), h("td", { className: "when" }, short(job.createdAt))));
+      const rows = queued.items.map(job => h("tr", { className: selectedJob && selectedJob.id === job.id ? "selected" : "", onclick: () => select(job).catch(report) },
+        h("td", { className: "id" }, h("button", { type: "button", className: "link", onclick: e => { e.stopPropagation(); select(job).catch(report); } }, job.shipmentId)),
+        h("td", {}, job.label.carrier, h("div", { className: "muted" }, job.label.service)),
+        h("td", { className: "id" }, job.label.trackingNumber, job.label.voided ? h("div", { className: "voided" }, "voided") : null),
+        h("td", { className: "when" }, short(job.createdAt))));
       $("jobs").replaceChildren(...rows);
       $("jobs-empty").hidden = rows.length > 0;
       // The station lists oldest first; the latest prints are what a person looks for.
@@ -587,7 +589,7 @@
         if (!source.open || zpl.textContent) return;
         try { zpl.textContent = await (await api(job.links.zpl, { raw: true })).text(); } catch (e) { report(e); }
       } }, h("summary", {}, "ZPL source"), zpl);
-      $("job-detail").replaceChildren(
+      $("job-detail").replaceChildren(...[
         h("div", { className: "detail-head" }, h("h2", {}, `Shipment ${job.shipmentId}`), pill(job.status),
           h("span", { className: "detail-links" }, h("a", { href: `#/labels/${encodeURIComponent(job.shipmentId)}` }, "Label run"))),
         h("p", { className: "detail-sub" }, h("span", {}, `${job.label.carrier} · ${job.label.service}`), h("span", {}, `Tracking ${job.label.trackingNumber}`),
@@ -600,14 +602,15 @@
             flash(`Marked printed: shipment ${job.shipmentId}`);
             await loadJobs(job.stationId);
           }))),
-        frame, source);
+        frame, source].filter(Boolean));
       // The PDF is fetched with the key (an iframe cannot send it) and shown from a blob: URL.
       const response = await api(job.links.pdf, { raw: true });
       const blob = await response.blob();
       if (ticket !== shown) return;
       const url = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
       setPreview(url);
-      frame.src = url;
+      // Chromium's viewer: the whole 4x6 page at once, without the thumbnail pane.
+      frame.src = `${url}#navpanes=0&view=Fit`;
       // What was previewed, for whoever checks the page shows the label's own file (the browser tests do).
       frame.dataset.bytes = String(blob.size);
       frame.dataset.loaded = "pdf";

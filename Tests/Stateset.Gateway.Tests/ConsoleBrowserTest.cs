@@ -37,11 +37,20 @@ public abstract class ConsoleBrowserTest(EndToEndFixture system, ITestOutputHelp
     /// <summary>The API key a client sends.</summary>
     protected static string KeyOf(HttpClient client) => client.DefaultRequestHeaders.GetValues("X-Api-Key").Single();
 
-    /// <summary>Saves a full-page picture under <see cref="ScreenshotsVariable"/>'s folder, when it is set.</summary>
-    protected static async Task ScreenshotAsync(IPage page, string name)
+    /// <summary>
+    /// Saves a full-page picture under <see cref="ScreenshotsVariable"/>'s folder, when it is set; after
+    /// <paramref name="settle"/>, for what the browser draws on its own time (its PDF viewer). Pictures only: no
+    /// test waits on a clock.
+    /// </summary>
+    protected static async Task ScreenshotAsync(IPage page, string name, TimeSpan? settle = null)
     {
         if (Environment.GetEnvironmentVariable(ScreenshotsVariable) is { Length: > 0 } folder)
         {
+            if (settle is { } pause)
+            {
+                await Task.Delay(pause);
+            }
+
             await page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"{name}.png"), FullPage = true });
         }
     }

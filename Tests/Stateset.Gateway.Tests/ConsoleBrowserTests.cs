@@ -258,7 +258,7 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
             await Expect(detail).ToContainTextAsync("Status: rejected · stage: done");
             await Expect(detail).ToContainTextAsync("Finished");
             await Expect(detail).ToContainTextAsync("7050.00 CAD");
-            await Expect(detail.Locator(".card", new() { HasText = "Outcome" })).ToContainTextAsync("ReasonRejected by e2e-operator: card reported stolen");
+            await Expect(detail.Locator(".card", new() { HasText = "Failure" })).ToContainTextAsync("Rejected by e2e-operator: card reported stolen");
             await Expect(detail).Not.ToContainTextAsync("{");
             await Expect(detail.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
             await ScreenshotAsync(page, "detail-rejected");
