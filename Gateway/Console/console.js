@@ -34,6 +34,7 @@
     return node;
   }
   const when = iso => iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }) : "";
+  const minute = iso => iso ? new Date(iso).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "";
   const short = iso => iso ? new Date(iso).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
   const words = name => String(name).replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
   const amount = (value, currency) => value === null || value === undefined ? "" : `${Number(value).toFixed(2)} ${currency || ""}`.trim();
@@ -447,8 +448,8 @@
           h("td", {}, pill(r.status)),
           h("td", {}, r.stage),
           h("td", { className: "num" }, amount(r.amount, r.currency)),
-          h("td", { className: "when" }, short(r.startedAt)),
-          h("td", { className: "when" }, short(r.updatedAt)),
+          h("td", { className: "when" }, minute(r.startedAt)),
+          h("td", { className: "when" }, minute(r.updatedAt)),
           h("td", {}, item.temporalUiUrl ? h("a", { href: item.temporalUiUrl, target: "_blank", rel: "noopener" }, "Open ↗") : ""));
       });
       $("orders").replaceChildren(...rows);
@@ -482,9 +483,9 @@
         const selected = route.view === "approvals" && route.kind === a.subjectType && route.id === a.subjectId;
         return h("tr", { className: selected ? "selected" : "", onclick: () => go(`#/approvals/${a.subjectType}/${encodeURIComponent(a.subjectId)}`) },
           h("td", { className: "id" }, h("a", { href: `#/approvals/${a.subjectType}/${encodeURIComponent(a.subjectId)}` }, `${a.subjectType} ${a.subjectId}`),
-            h("div", { className: "muted" }, short(a.requestedAt))),
+            h("div", { className: "muted" }, minute(a.requestedAt))),
           h("td", {}, h("div", { className: "clamp", title: a.requestedReason }, a.requestedReason)),
-          h("td", { className: "when" }, short(a.expiresAt)));
+          h("td", { className: "when" }, minute(a.expiresAt)));
       });
       $("approvals").replaceChildren(...rows);
       $("approvals-empty").hidden = rows.length > 0;
@@ -508,7 +509,7 @@
         const selected = route.id === item.id;
         return h("tr", { className: selected ? "selected" : "", onclick: () => go(`#/returns/${encodeURIComponent(item.id)}`) },
           h("td", { className: "id" }, h("a", { href: `#/returns/${encodeURIComponent(item.id)}` }, item.id)), h("td", {}, pill(r.status)), h("td", {}, r.stage),
-          h("td", { className: "num" }, amount(r.amount, r.currency)), h("td", { className: "when" }, short(r.startedAt)));
+          h("td", { className: "num" }, amount(r.amount, r.currency)), h("td", { className: "when" }, minute(r.startedAt)));
       });
       if (more) $("returns").append(...rows); else $("returns").replaceChildren(...rows);
       $("returns-empty").hidden = $("returns").childElementCount > 0;
@@ -549,14 +550,14 @@
         h("td", { className: "id" }, h("button", { type: "button", className: "link", onclick: e => { e.stopPropagation(); select(job).catch(report); } }, job.shipmentId)),
         h("td", {}, job.label.carrier, h("div", { className: "muted" }, job.label.service)),
         h("td", { className: "id" }, job.label.trackingNumber, job.label.voided ? h("div", { className: "voided" }, "voided") : null),
-        h("td", { className: "when" }, short(job.createdAt))));
+        h("td", { className: "when" }, minute(job.createdAt))));
       $("jobs").replaceChildren(...rows);
       $("jobs-empty").hidden = rows.length > 0;
       // The station lists oldest first; the latest prints are what a person looks for.
       const recent = printed.items.slice(-10).reverse();
       $("printed").replaceChildren(...recent.map(job => h("tr", {},
         h("td", { className: "id" }, h("a", { href: `#/labels/${encodeURIComponent(job.shipmentId)}` }, job.shipmentId)),
-        h("td", { className: "id" }, job.label.trackingNumber), h("td", { className: "when" }, short(job.acknowledgedAt)))));
+        h("td", { className: "id" }, job.label.trackingNumber), h("td", { className: "when" }, minute(job.acknowledgedAt)))));
       $("printed-empty").hidden = recent.length > 0;
 
       const still = selectedJob && queued.items.find(j => j.id === selectedJob.id);
@@ -639,7 +640,7 @@
         h("td", { className: "id" }, s.sku),
         h("td", { className: "num" }, s.onHand), h("td", { className: "num" }, s.allocated),
         h("td", { className: "num" }, h("b", {}, s.available), s.belowReorderPoint ? h("span", {}, " ", h("span", { className: "pill bad" }, "below reorder point")) : null),
-        h("td", { className: "num" }, s.reorderPoint || "—"), h("td", { className: "when" }, short(s.updatedAt))));
+        h("td", { className: "num" }, s.reorderPoint || "—"), h("td", { className: "when" }, minute(s.updatedAt))));
       if (more) $("stock").append(...rows); else $("stock").replaceChildren(...rows);
       $("stock-empty").hidden = $("stock").childElementCount > 0;
       cursor = items.length === 100 ? `${items[items.length - 1].locationId}|${items[items.length - 1].sku}` : null;
@@ -682,13 +683,15 @@
 
     function summary(e) {
       const p = e.payload || {};
-      if (e.eventType === "workflow.updated") return [p.status, p.stage].filter(Boolean).join(" · ");
+      if (e.eventType === "workflow.updated") return [p.status && words(p.status), p.stage].filter(Boolean).join(" · ");
       const parts = [];
       if (present(p.amount) && typeof p.amount !== "object") parts.push(`amount: ${amount(p.amount, p.currency)}`);
       // The subject is in its own column; the rest of the payload's plain facts say what happened.
       const skip = new Set(["amount", "currency", "subjectType", "subjectId", "orderId", "workflowId", "id"]);
       for (const [name, value] of Object.entries(p)) {
-        if (!skip.has(name) && present(value) && typeof value !== "object") parts.push(`${words(name)}: ${value}`);
+        // Times are the row's own column and ids are the subject's; what is left says what happened.
+        if (skip.has(name) || /(At|Id)$/.test(name) || !present(value) || typeof value === "object") continue;
+        parts.push(`${words(name)}: ${value}`);
       }
       return parts.slice(0, 5).join(" · ");
     }

@@ -223,7 +223,7 @@ public sealed class ConsoleFlowsBrowserTests(EndToEndFixture system, ITestOutput
             await Expect(preview).ToHaveAttributeAsync("src", new Regex("^blob:"));
             await Expect(preview).ToHaveAttributeAsync("data-bytes", bytes.Length.ToString(CultureInfo.InvariantCulture));
             await Expect(detail).ToContainTextAsync(job.GetProperty("id").GetString()!);
-            await ScreenshotAsync(page, "printing", settle: TimeSpan.FromSeconds(3));
+            await ScreenshotAsync(page, "printing", settle: TimeSpan.FromSeconds(8));
 
             await detail.GetByRole(AriaRole.Button, new() { Name = "Mark printed" }).ClickAsync();
             await Expect(page.Locator("#flash")).ToHaveTextAsync($"Marked printed: shipment {shipmentId}");
