@@ -71,6 +71,15 @@ public sealed class ConsoleFlowsBrowserTests(EndToEndFixture system, ITestOutput
             await Expect(rows).ToHaveCountAsync(expected.Count);
             await Expect(rows.Filter(new() { HasNotText = "awaiting approval" })).ToHaveCountAsync(0);
             await ScreenshotAsync(page, "orders-list");
+            await view.GetByRole(AriaRole.Button, new() { Name = "Clear" }).ClickAsync();
+            await Expect(view.GetByLabel("Status", exact)).ToHaveValueAsync(string.Empty);
+            await Expect(rows.First).ToContainTextAsync(second);
+            await ScreenshotAsync(page, "orders-all");
+            await view.GetByLabel("Status", exact).SelectOptionAsync("awaiting_approval");
+            await view.GetByLabel("Customer", exact).SelectOptionAsync("cus-liam");
+            await view.GetByLabel("From", exact).FillAsync(today);
+            await view.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+            await Expect(rows).ToHaveCountAsync(expected.Count);
 
             // Older pages follow the API's cursor.
             if (filtered.GetProperty("nextCursor").GetString() is { } cursor)
@@ -187,6 +196,15 @@ public sealed class ConsoleFlowsBrowserTests(EndToEndFixture system, ITestOutput
             Assert.Equal(new Dictionary<string, string?> { ["HEADLAMP-400"] = "opened", ["FILTER-SQ"] = "damaged" }, inspected);
             Assert.Equal("closed", await ScalarAsync<string>("SELECT status FROM returns WHERE id = @returnId", new { returnId }));
             Assert.True(await ScalarAsync<decimal>("SELECT restocking_fee FROM returns WHERE id = @returnId", new { returnId }) > 0m);
+
+            // The refund the return started is a run of its own, with the amount the inspection left.
+            var refund = StatusOf(await WaitForAsync(storefront, $"/refunds/{returnId}", r => !r.GetProperty("live").GetBoolean()));
+            await page.GotoAsync($"/console#/refunds/{returnId}");
+            var run = page.Locator("#run");
+            await Expect(run.GetByRole(AriaRole.Heading, new() { Name = $"Refund {returnId}" })).ToBeVisibleAsync();
+            await Expect(run.Locator(".detail-sub")).ToContainTextAsync($"Status: {refund.GetProperty("status").GetString()} · stage: done");
+            await Expect(run.Locator(".card", new() { HasText = "Amount" })).ToContainTextAsync($"{refund.GetProperty("amount").GetDecimal().ToString("0.00", CultureInfo.InvariantCulture)} USD");
+            await ScreenshotAsync(page, "refund-detail");
             Assert.Empty(errors);
         });
 
@@ -234,6 +252,16 @@ public sealed class ConsoleFlowsBrowserTests(EndToEndFixture system, ITestOutput
             Assert.DoesNotContain(queued.GetProperty("items").EnumerateArray(), j => j.GetProperty("id").GetString() == jobId);
             Assert.Equal("printed", await ScalarAsync<string>("SELECT status FROM print_jobs WHERE id = @jobId", new { jobId }));
             await WaitForAsync(storefront, $"/labels/{shipmentId}", l => StageOf(l) != "waiting for print station");
+
+            // The printed label's own run: its rate, label and print job, read from the API.
+            await page.Locator("#printed").GetByRole(AriaRole.Link, new() { Name = shipmentId }).ClickAsync();
+            var run = page.Locator("#run");
+            await Expect(run.GetByRole(AriaRole.Heading, new() { Name = $"Label {shipmentId}" })).ToBeVisibleAsync();
+            await Expect(run.Locator(".card", new() { HasText = "Print job" })).ToContainTextAsync(jobId);
+            var tracking = await ScalarAsync<string>("SELECT tracking_number FROM labels WHERE shipment_id = @shipmentId", new { shipmentId });
+            await Expect(run.Locator(".card", new() { HasText = "Carrier label" })).ToContainTextAsync($"Tracking{tracking}");
+            await Expect(run.GetByRole(AriaRole.Button, new() { Name = "Mark printed" })).ToHaveCountAsync(0);
+            await ScreenshotAsync(page, "label-detail");
             Assert.Empty(errors);
         });
 
