@@ -219,7 +219,6 @@
     if (view.live && kind === "label" && s.stage === "waiting for print station" && s.printJob) nodes.push(printedBox(s.printJob, id));
 
     const cards = h("div", { className: "cards" });
-    if (present(s.amount) && kind === "refund") cards.append(card("Amount", facts([["Amount", amount(s.amount, s.currency)]])));
     if (kind === "order") {
       const m = s.money || {};
       cards.append(card("Money", facts([
@@ -231,7 +230,7 @@
         ["Tracking", sh.trackingNumber], ["Shipped", when(sh.shippedAt)], ["Delivered", when(sh.deliveredAt)], ["Last scan", sh.lastCarrierEvent]]) : h("p", { className: "muted" }, "Not shipped yet.")));
     }
     if (kind === "refund") {
-      cards.append(card("Refund", facts([["Refundable", amount(s.refundable, s.currency)], ["Escalated", s.escalated ? "yes" : present(s.escalated) ? "no" : ""], ["Provider refund", s.providerRefundId]])));
+      cards.append(card("Refund", facts([["Amount", amount(s.amount, s.currency)], ["Refundable", amount(s.refundable, s.currency)], ["Escalated", s.escalated ? "yes" : present(s.escalated) ? "no" : ""], ["Provider refund", s.providerRefundId]])));
     }
     if (kind === "return") {
       const e = s.eligibility;
@@ -252,7 +251,7 @@
     }
     if (s.failureReason) cards.append(card("Failure", h("p", { className: "error" }, s.failureReason)));
     // The facts the run recorded on its read-model row (why it ended, its tracking number…).
-    const shownElsewhere = { "return": ["rmaNumber", "trackingNumber"], label: ["carrier", "trackingNumber"] }[kind] || [];
+    const shownElsewhere = { "return": ["rmaNumber", "trackingNumber"], label: ["carrier", "trackingNumber"], refund: ["providerRefundId"] }[kind] || [];
     const details = Object.entries(s.details || {}).filter(([name, value]) => !shownElsewhere.includes(name) && value !== s.failureReason);
     if (details.length) cards.append(card("Outcome", facts(details.map(([name, value]) => [capital(words(name)), value]))));
     if (kind === "return" && s.eligibility && s.eligibility.lines && s.eligibility.lines.length) {

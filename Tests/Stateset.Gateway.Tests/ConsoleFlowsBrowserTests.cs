@@ -203,7 +203,7 @@ public sealed class ConsoleFlowsBrowserTests(EndToEndFixture system, ITestOutput
             var run = page.Locator("#run");
             await Expect(run.GetByRole(AriaRole.Heading, new() { Name = $"Refund {returnId}" })).ToBeVisibleAsync();
             await Expect(run.Locator(".detail-sub")).ToContainTextAsync($"Status: {refund.GetProperty("status").GetString()} · stage: done");
-            await Expect(run.Locator(".card", new() { HasText = "Amount" })).ToContainTextAsync($"{refund.GetProperty("amount").GetDecimal().ToString("0.00", CultureInfo.InvariantCulture)} USD");
+            await Expect(run.Locator(".card", new() { HasText = "Refundable" })).ToContainTextAsync($"Amount{refund.GetProperty("amount").GetDecimal().ToString("0.00", CultureInfo.InvariantCulture)} USD");
             await ScreenshotAsync(page, "refund-detail");
             Assert.Empty(errors);
         });
