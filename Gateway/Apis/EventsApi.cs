@@ -25,6 +25,12 @@ public static class EventsApi
     public static RouteGroupBuilder MapEventsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/events").WithTags("Events").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+        group.MapGet("/", AllAsync)
+            .RequireAuthorization(ApiScopes.Operator)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .WithName("StreamAllEvents")
+            .WithSummary("Streams every event of every order, refund, return, label and print job: the operator console's live feed (text/event-stream).");
         group.MapGet("/approvals", ApprovalsAsync)
             .RequireAuthorization(ApiScopes.Operator)
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
@@ -39,6 +45,12 @@ public static class EventsApi
             .WithSummary("Streams one order's, refund's, return's or label's events, its workflow's status changes included (text/event-stream).");
         return group;
     }
+
+    // One stream per console tab carries everything the console shows live (the feed, the approval queue, the run
+    // on screen, the print queue), so a tab holds one of the key's stream slots, not one per panel.
+    private static Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> AllAsync(
+        HttpContext http, OutboxEventHub hub, NpgsqlDataSource database, IConfiguration configuration, IHostApplicationLifetime lifetime) =>
+        StreamAsync(http, EventStreamFilter.All, hub, database, configuration, lifetime);
 
     private static Task<Results<EmptyHttpResult, ValidationProblem, ProblemHttpResult>> ApprovalsAsync(
         HttpContext http, OutboxEventHub hub, NpgsqlDataSource database, IConfiguration configuration, IHostApplicationLifetime lifetime) =>

@@ -11,6 +11,12 @@ using Stateset.Gateway.Validation;
 
 namespace Stateset.Gateway.Apis;
 
+/// <summary>A print station with how many of its jobs wait to print.</summary>
+/// <param name="Format">What it prints: <c>zpl</c> (thermal printers) or <c>pdf</c>.</param>
+/// <param name="Queued">Its jobs queued or sent and not yet acknowledged.</param>
+/// <param name="LastSeenAt">When the station last asked for its jobs, if ever.</param>
+public sealed record PrintStationItem(string Id, string Name, string? LocationId, string Format, bool Active, int Queued, DateTimeOffset? LastSeenAt);
+
 /// <summary>A station's print jobs, oldest first (the order they should print in).</summary>
 public sealed record PrintJobList(string StationId, string Status, IReadOnlyList<PrintJobItem> Items);
 
@@ -64,6 +70,11 @@ public static class PrintStationsApi
     public static IEndpointRouteBuilder MapPrintStationsApi(this IEndpointRouteBuilder routes)
     {
         var stations = routes.MapGroup("/print-stations").WithTags("Print stations").RequireRateLimiting(SecurityExtensions.PerKeyRateLimit);
+
+        // Operators only: a station key knows its own station and must not learn the others.
+        stations.MapGet("/", StationsAsync).RequireAuthorization(ApiScopes.Operator)
+            .WithName("ListPrintStations")
+            .WithSummary("The print stations by id, each with its queued job count (the console's station picker).");
         stations.MapGet("/{stationId}/jobs", JobsAsync).RequireAuthorization(ApiScopes.PrintJobsPolicy)
             .WithName("ListPrintJobs")
             .WithSummary($"A station's print jobs by status (default queued), oldest first; with waitSeconds (at most {MaxWaitSeconds}) an empty answer waits until a job is queued.");
@@ -78,6 +89,27 @@ public static class PrintStationsApi
             .WithName("GetLabelPdf")
             .WithSummary($"The label as a 4x6 inch PDF (application/pdf); header {LabelStatusHeader}: active or voided.");
         return routes;
+    }
+
+    private static async Task<Ok<IReadOnlyList<PrintStationItem>>> StationsAsync(NpgsqlDataSource database, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var rows = await connection.QueryAsync<PrintStationRow>(new CommandDefinition(
+            """
+            SELECT s.id, s.name, s.location_id, s.format, s.active, s.last_seen_at,
+                   (SELECT count(*) FROM print_jobs j WHERE j.station_id = s.id AND j.status IN ('queued', 'sent'))::int AS queued
+            FROM print_stations s
+            ORDER BY s.id
+            """,
+            cancellationToken: ct));
+        return TypedResults.Ok<IReadOnlyList<PrintStationItem>>([.. rows.Select(row => new PrintStationItem(
+            row.Id,
+            row.Name,
+            row.Location_Id,
+            row.Format,
+            row.Active,
+            row.Queued,
+            row.Last_Seen_At is { } seen ? new DateTimeOffset(seen, TimeSpan.Zero) : null))]);
     }
 
     private static async Task<Results<Ok<PrintJobList>, ValidationProblem, ProblemHttpResult>> JobsAsync(
@@ -299,6 +331,8 @@ public static class PrintStationsApi
     }
 
     private sealed record LabelFile(byte[] Bytes);
+
+    private sealed record PrintStationRow(string Id, string Name, string? Location_Id, string Format, bool Active, DateTime? Last_Seen_At, int Queued);
 
     // Dapper fills these by column name; timestamptz arrives as a UTC DateTime.
     private sealed record LabelFileRow(string Carrier, string Tracking_Number, bool Voided, DateTime? Voided_At, byte[]? File, bool Visible);

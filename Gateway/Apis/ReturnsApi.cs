@@ -41,9 +41,9 @@ public static class ReturnsApi
             .WithName("GetReturn").WithSummary("The return's status.");
         group.MapApprovalDecisions<ReturnAuthorizationWorkflow, ReturnStatus>(
             "Return", WorkflowIds.Return, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
-        group.MapPost("/{returnId}/received", ReceivedAsync).RequireAuthorization(ApiScopes.Callback)
+        group.MapPost("/{returnId}/received", ReceivedAsync).RequireAuthorization(ApiScopes.ReturnsDeskPolicy)
             .WithName("ReturnReceived").WithSummary("The warehouse received the return parcel.");
-        group.MapPost("/{returnId}/inspected", InspectedAsync).RequireAuthorization(ApiScopes.Callback)
+        group.MapPost("/{returnId}/inspected", InspectedAsync).RequireAuthorization(ApiScopes.ReturnsDeskPolicy)
             .WithName("ReturnInspected").WithSummary("The warehouse inspected the returned items.");
         return group;
     }

@@ -8,9 +8,9 @@ public sealed record OutboxEvent(Guid Id, long Position, string AggregateType, s
 
 /// <summary>
 /// Which outbox events a stream wants: events of the listed aggregates (types and ids pair up by index) and
-/// events of the listed types whatever their aggregate.
+/// events of the listed types whatever their aggregate; or, with <paramref name="Everything"/>, every event.
 /// </summary>
-public sealed record EventStreamFilter(string[] AggregateTypes, string[] AggregateIds, string[] EventTypes)
+public sealed record EventStreamFilter(string[] AggregateTypes, string[] AggregateIds, string[] EventTypes, bool Everything = false)
 {
     /// <summary>Gets the filter of a resource's stream, or null for an unknown resource.</summary>
     /// <remarks>
@@ -29,9 +29,17 @@ public sealed record EventStreamFilter(string[] AggregateTypes, string[] Aggrega
     /// <summary>Gets the filter of the operators' approvals stream.</summary>
     public static EventStreamFilter Approvals { get; } = new([], [], ["approval.requested", "approval.decided"]);
 
+    /// <summary>Gets the filter of the operators' whole feed: every event of every aggregate.</summary>
+    public static EventStreamFilter All { get; } = new([], [], [], Everything: true);
+
     /// <summary>Whether an event belongs to this stream.</summary>
     public bool Matches(string aggregateType, string aggregateId, string eventType)
     {
+        if (Everything)
+        {
+            return true;
+        }
+
         for (var i = 0; i < AggregateTypes.Length; i++)
         {
             if (AggregateTypes[i] == aggregateType && AggregateIds[i] == aggregateId)
@@ -71,12 +79,13 @@ internal static class OutboxEventReader
             $"""
             {Columns}
             WHERE position > @after
-              AND ((aggregate_type, aggregate_id) IN (SELECT t, i FROM unnest(@types::text[], @ids::text[]) AS a (t, i))
+              AND (@everything
+                   OR (aggregate_type, aggregate_id) IN (SELECT t, i FROM unnest(@types::text[], @ids::text[]) AS a (t, i))
                    OR event_type = ANY (@eventTypes))
             ORDER BY position
             LIMIT @limit
             """,
-            new { after, types = filter.AggregateTypes, ids = filter.AggregateIds, eventTypes = filter.EventTypes, limit },
+            new { after, everything = filter.Everything, types = filter.AggregateTypes, ids = filter.AggregateIds, eventTypes = filter.EventTypes, limit },
             cancellationToken: ct));
         return events.AsList();
     }

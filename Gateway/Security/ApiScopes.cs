@@ -38,6 +38,12 @@ public static class ApiScopes
     /// </summary>
     public const string PrintAcknowledgementPolicy = "print-ack";
 
+    /// <summary>
+    /// The policy of a return's receipt and inspection: the warehouse's systems (a callback key), or a person at the
+    /// returns desk recording them in the operator console.
+    /// </summary>
+    public const string ReturnsDeskPolicy = "returns-desk";
+
     /// <summary>The claim type that carries the print station a station key belongs to.</summary>
     public const string StationClaimType = "station_id";
 

@@ -31,6 +31,7 @@ public static class SecurityExtensions
             options.AddPolicy(ApiScopes.PrintJobsPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Operator));
             options.AddPolicy(ApiScopes.LabelFilesPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Client, ApiScopes.Operator));
             options.AddPolicy(ApiScopes.PrintAcknowledgementPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Station, ApiScopes.Callback, ApiScopes.Operator));
+            options.AddPolicy(ApiScopes.ReturnsDeskPolicy, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiScopes.ClaimType, ApiScopes.Callback, ApiScopes.Operator));
         });
 
         var limits = builder.Configuration.GetSection("Gateway:RateLimit");

@@ -1,12 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dapper;
 using Microsoft.Playwright;
-using Npgsql;
-using Stateset.Gateway.Events;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -18,22 +14,23 @@ namespace Stateset.Gateway.Tests;
 /// and the real Server-Sent-Events stream.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelper output)
+public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelper output) : ConsoleBrowserTest(system, output)
 {
     [ChromiumFact]
     public Task Operator_SeesAnOrderNeedingApprovalArriveLive_ApprovesIt_AndTheOrderMovesOn() =>
         BrowseAsync(nameof(Operator_SeesAnOrderNeedingApprovalArriveLive_ApprovesIt_AndTheOrderMovesOn), async (page, errors) =>
         {
-            using var storefront = await system.ClientAsync("client");
-            using var operatorApi = await system.ClientAsync("operator");
+            using var storefront = await System.ClientAsync("client");
+            using var operatorApi = await System.ClientAsync("operator");
 
-            await page.GotoAsync("/console");
+            await page.GotoAsync("/console#/approvals");
             await Expect(page.Locator("#login")).ToBeVisibleAsync();
             await Expect(page.Locator("#app")).ToBeHiddenAsync();
 
             await ConnectAsync(page, operatorApi);
             await Expect(page.Locator("#login")).ToBeHiddenAsync();
             await Expect(page.Locator("#app")).ToBeVisibleAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Waiting for approval" })).ToBeVisibleAsync();
 
             // A reload would wipe this mark: finding it later proves the order arrived without one.
             await page.EvaluateAsync("() => { window.sameDocument = true; }");
@@ -43,15 +40,18 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
             var row = page.Locator("#approvals tr", new() { HasText = $"order {orderId}" });
             await Expect(row).ToBeVisibleAsync();
             await Expect(row).ToContainTextAsync("7050");
+            await Expect(page.Locator("#approvals-count")).Not.ToBeHiddenAsync();
             Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"), "the page reloaded");
 
             await row.ClickAsync();
             var detail = page.Locator("#detail");
             await Expect(detail).ToContainTextAsync("Waiting for approval");
-            await detail.GetByPlaceholder("Reason").FillAsync("known customer, confirmed by phone");
+            await Expect(row).ToHaveClassAsync("selected");
+            await ScreenshotAsync(page, "approvals");
+            await detail.GetByLabel("Reason", new() { Exact = true }).FillAsync("known customer, confirmed by phone");
             await detail.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
 
-            await Expect(page.Locator("#status")).ToHaveTextAsync($"Approved order {orderId}");
+            await Expect(page.Locator("#flash")).ToHaveTextAsync($"Approved order {orderId}");
             await Expect(row).ToHaveCountAsync(0);
             await Expect(detail).ToContainTextAsync("Decision: approved by e2e-operator");
             await Expect(detail.Locator("tr", new() { HasText = "by e2e-operator: known customer" })).ToContainTextAsync("completed");
@@ -59,7 +59,7 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
             await Expect(detail.GetByRole(AriaRole.Button, new() { Name = "Approve" })).ToHaveCountAsync(0);
 
             // The read model follows the run's next step; the console already showed the decision from its event.
-            var order = (await WaitForOrderAsync(storefront, orderId, o => o.GetProperty("status").GetProperty("stage").GetString() != "awaiting approval")).GetProperty("status");
+            var order = StatusOf(await WaitForAsync(storefront, $"/orders/{orderId}", o => StageOf(o) != "awaiting approval"));
             Assert.Equal(JsonValueKind.Null, order.GetProperty("pendingApproval").ValueKind);
             Assert.Equal("approved", order.GetProperty("decision").GetProperty("outcome").GetString());
             Assert.Equal("e2e-operator", order.GetProperty("decision").GetProperty("decidedBy").GetString());
@@ -74,7 +74,7 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
     public Task WrongKeys_AreRefusedWithAClearMessage_AndTheConsoleAsksAgain() =>
         BrowseAsync(nameof(WrongKeys_AreRefusedWithAClearMessage_AndTheConsoleAsksAgain), async (page, errors) =>
         {
-            using var storefront = await system.ClientAsync("client");
+            using var storefront = await System.ClientAsync("client");
             var refusal = page.GetByRole(AriaRole.Alert);
             var key = page.GetByLabel("API key with the operator scope");
             var connect = page.GetByRole(AriaRole.Button, new() { Name = "Connect" });
@@ -102,10 +102,10 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
     public Task StreamRefusedWith429_ConsoleRetriesWithBackoff_ReloadsWhatItMissed_AndIsLiveAgain() =>
         BrowseAsync(nameof(StreamRefusedWith429_ConsoleRetriesWithBackoff_ReloadsWhatItMissed_AndIsLiveAgain), async (page, errors) =>
         {
-            using var storefront = await system.ClientAsync("client");
-            using var operatorApi = await system.ClientAsync("operator");
+            using var storefront = await System.ClientAsync("client");
+            using var operatorApi = await System.ClientAsync("operator");
             var status = page.Locator("#status");
-            await page.GotoAsync("/console");
+            await page.GotoAsync("/console#/approvals");
             await ConnectAsync(page, operatorApi);
             await page.EvaluateAsync("() => { window.sameDocument = true; }");
 
@@ -159,7 +159,7 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
 
                 missed = await PlaceOrderNeedingApprovalAsync(storefront);
                 placed.Add(missed);
-                await WaitForOrderAsync(storefront, missed, order => order.GetProperty("status").GetProperty("stage").GetString() == "awaiting approval");
+                await WaitForAsync(storefront, $"/orders/{missed}", order => StageOf(order) == "awaiting approval");
 
                 // Still refused now means no stream opened since: the row cannot have come by the stream.
                 var shown = await page.Locator("#approvals tr", new() { HasText = $"order {missed}" }).CountAsync();
@@ -194,8 +194,8 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
     public Task KeyRevokedMidSession_TheRefusedStreamSendsTheOperatorBackToTheKeyForm() =>
         BrowseAsync(nameof(KeyRevokedMidSession_TheRefusedStreamSendsTheOperatorBackToTheKeyForm), async (page, errors) =>
         {
-            using var operatorApi = await system.ClientAsync("operator");
-            using var admin = new HttpClient { BaseAddress = system.GatewayAddress };
+            using var operatorApi = await System.ClientAsync("operator");
+            using var admin = new HttpClient { BaseAddress = System.GatewayAddress };
             admin.DefaultRequestHeaders.Add("X-Api-Key", GatewayFixture.AdminKey);
             await page.GotoAsync("/console");
             await ConnectAsync(page, operatorApi);
@@ -230,136 +230,86 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
         });
 
     [ChromiumFact]
-    public Task Operator_RejectsAnOrder_AndTheClosedRunShowsItsOutcomeFromTheReadModel() =>
-        BrowseAsync(nameof(Operator_RejectsAnOrder_AndTheClosedRunShowsItsOutcomeFromTheReadModel), async (page, errors) =>
+    public Task Operator_RejectsAnOrderWithAReason_AndTheClosedRunShowsItsOutcomeLive() =>
+        BrowseAsync(nameof(Operator_RejectsAnOrderWithAReason_AndTheClosedRunShowsItsOutcomeLive), async (page, errors) =>
         {
-            using var storefront = await system.ClientAsync("client");
-            using var operatorApi = await system.ClientAsync("operator");
-            await page.GotoAsync("/console");
+            using var storefront = await System.ClientAsync("client");
+            using var operatorApi = await System.ClientAsync("operator");
+            await page.GotoAsync("/console#/approvals");
             await ConnectAsync(page, operatorApi);
             var orderId = await PlaceOrderNeedingApprovalAsync(storefront);
 
             await page.Locator("#approvals tr", new() { HasText = $"order {orderId}" }).ClickAsync();
             var detail = page.Locator("#detail");
-            await detail.GetByPlaceholder("Reason").FillAsync("card reported stolen");
-            await detail.GetByRole(AriaRole.Button, new() { Name = "Reject" }).ClickAsync();
-            await Expect(page.Locator("#status")).ToHaveTextAsync($"Rejected order {orderId}");
+            var reject = detail.GetByRole(AriaRole.Button, new() { Name = "Reject" });
 
-            // The run unwinds (voids the payment, releases the stock) and closes; from then on its GET answers
-            // the read-model row. The console redraws the selected run on every approval event, and another
-            // order waiting for approval is one.
-            var closed = await WaitForOrderAsync(storefront, orderId, order => !order.GetProperty("live").GetBoolean());
-            Assert.Equal(JsonValueKind.Object, closed.GetProperty("status").GetProperty("details").ValueKind);
-            var next = await PlaceOrderNeedingApprovalAsync(storefront);
-            await Expect(page.Locator("#approvals tr", new() { HasText = $"order {next}" })).ToBeVisibleAsync();
+            // A rejection needs its reason: without one the console asks for it and sends nothing.
+            await reject.ClickAsync();
+            await Expect(page.Locator("#flash")).ToHaveTextAsync("Give a reason to reject.");
+            await Expect(detail.GetByLabel("Reason", new() { Exact = true })).ToBeFocusedAsync();
+            Assert.True(Pending(await storefront.GetFromJsonAsync<JsonElement>(new Uri($"/orders/{orderId}", UriKind.Relative))));
 
-            await Expect(detail).ToContainTextAsync("Finished");
+            await detail.GetByLabel("Reason", new() { Exact = true }).FillAsync("card reported stolen");
+            await reject.ClickAsync();
+            await Expect(page.Locator("#flash")).ToHaveTextAsync($"Rejected order {orderId}");
+
+            // The run unwinds (voids the payment, releases the stock) and closes; the console redraws the run on
+            // its own events until it shows the closed run's stored view.
             await Expect(detail).ToContainTextAsync("Status: rejected · stage: done");
-            await Expect(detail).ToContainTextAsync("Amount: 7050 CAD");
-            await Expect(detail.Locator("tr", new() { HasText = "reason" })).ToContainTextAsync("by e2e-operator: card reported stolen");
+            await Expect(detail).ToContainTextAsync("Finished");
+            await Expect(detail).ToContainTextAsync("7050.00 CAD");
+            await Expect(detail.Locator(".card", new() { HasText = "Failure" })).ToContainTextAsync("Rejected by e2e-operator: card reported stolen");
             await Expect(detail).Not.ToContainTextAsync("{");
             await Expect(detail.GetByRole(AriaRole.Button)).ToHaveCountAsync(0);
+            await ScreenshotAsync(page, "detail-rejected");
+
+            var closed = await WaitForAsync(storefront, $"/orders/{orderId}", order => !order.GetProperty("live").GetBoolean());
+            Assert.Equal("rejected", StatusOf(closed).GetProperty("status").GetString());
+            Assert.Equal("rejected", StatusOf(closed).GetProperty("decision").GetProperty("outcome").GetString());
+            Assert.NotEmpty(StatusOf(closed).GetProperty("compensationsRun").EnumerateArray());
+            var decided = await operatorApi.GetFromJsonAsync<JsonElement>(new Uri("/approvals?status=decided&subjectType=order&pageSize=100", UriKind.Relative));
+            var approval = decided.GetProperty("items").EnumerateArray().Single(a => a.GetProperty("subjectId").GetString() == orderId);
+            Assert.Equal("rejected", approval.GetProperty("decision").GetString());
+            Assert.Equal("card reported stolen", approval.GetProperty("decisionReason").GetString());
             Assert.Empty(errors);
-
-            using var reject = await operatorApi.PostAsJsonAsync(new Uri($"/orders/{next}/reject", UriKind.Relative), new { reason = "test over" });
-            Assert.Equal(HttpStatusCode.Accepted, reject.StatusCode);
         });
 
-    /// <summary>Gives the console <paramref name="operatorApi"/>'s key and waits until its event stream is live.</summary>
-    private static async Task ConnectAsync(IPage page, HttpClient operatorApi)
-    {
-        await page.GetByLabel("API key with the operator scope").FillAsync(operatorApi.DefaultRequestHeaders.GetValues("X-Api-Key").Single());
-        await page.GetByRole(AriaRole.Button, new() { Name = "Connect" }).ClickAsync();
-        await Expect(page.Locator("#status")).ToHaveTextAsync("live");
-    }
-
-    /// <summary>
-    /// Places an order the risk check sends to an operator whatever the customer's history: 141 gift cards,
-    /// 7050 CAD, reach the very-high-amount rule (6750 CAD) on their own, and gift cards never run out of stock.
-    /// </summary>
-    private static async Task<string> PlaceOrderNeedingApprovalAsync(HttpClient storefront)
-    {
-        var orderId = $"o-{Guid.NewGuid():N}"[..14];
-        using var body = JsonContent.Create(new
+    [ChromiumFact]
+    public Task OrderDetail_ApprovedFromItsPage_TimelineMovesOnLiveWithoutAReload() =>
+        BrowseAsync(nameof(OrderDetail_ApprovedFromItsPage_TimelineMovesOnLiveWithoutAReload), async (page, errors) =>
         {
-            orderId,
-            customerId = "cus-liam",
-            currency = "CAD",
-            lines = new[] { new { sku = "GIFT-CARD", quantity = 141 } },
-            shippingAddress = new { name = "Liam Tremblay", line1 = "290 Bremner Blvd", line2 = "Unit 4", city = "Toronto", region = "ON", postalCode = "M5V 3L9", country = "CA" },
-            paymentMethod = "4242424242424242",
+            using var storefront = await System.ClientAsync("client");
+            using var operatorApi = await System.ClientAsync("operator");
+            var orderId = await PlaceOrderNeedingApprovalAsync(storefront);
+            var waiting = await WaitForAsync(storefront, $"/orders/{orderId}", Pending);
+
+            await page.GotoAsync($"/console#/orders/{orderId}");
+            await ConnectAsync(page, operatorApi);
+            var run = page.Locator("#run");
+            await Expect(run.GetByRole(AriaRole.Heading, new() { Name = $"Order {orderId}" })).ToBeVisibleAsync();
+            await Expect(run).ToContainTextAsync("Waiting for approval");
+            await Expect(run.Locator(".detail-sub")).ToContainTextAsync("stage: awaiting approval");
+            await Expect(run.GetByRole(AriaRole.Link, new() { Name = "Open in Temporal UI ↗" })).ToHaveAttributeAsync("href", waiting.GetProperty("temporalUiUrl").GetString()!);
+            await ScreenshotAsync(page, "detail-awaiting-approval");
+            await page.EvaluateAsync("() => { window.sameDocument = true; }");
+            var stepsBefore = await run.Locator("table.timeline tbody tr").CountAsync();
+
+            await run.GetByLabel("Reason", new() { Exact = true }).FillAsync("large gift-card order, confirmed");
+            await run.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+
+            // The run captures the payment and starts its label: each step arrives as an event and the page follows.
+            await Expect(run.Locator(".detail-sub")).ToContainTextAsync("stage: printing label");
+            await Expect(run.Locator("table.timeline tr", new() { HasText = "capture payment" }).Last).ToContainTextAsync("completed");
+            Assert.True(await run.Locator("table.timeline tbody tr").CountAsync() > stepsBefore);
+            await Expect(run).ToContainTextAsync("Decision: approved by e2e-operator");
+            await Expect(run.Locator(".card", new() { HasText = "Money" })).ToContainTextAsync("Captured7050.00 CAD");
+            Assert.True(await page.EvaluateAsync<bool>("() => window.sameDocument === true"), "the page reloaded");
+            await ScreenshotAsync(page, "detail-approved");
+
+            var order = StatusOf(await WaitForAsync(storefront, $"/orders/{orderId}", o => StageOf(o) == "printing label"));
+            Assert.Equal("approved", order.GetProperty("decision").GetProperty("outcome").GetString());
+            Assert.Equal("large gift-card order, confirmed", order.GetProperty("decision").GetProperty("reason").GetString());
+            Assert.Equal(7050m, order.GetProperty("money").GetProperty("captured").GetDecimal());
+            Assert.Empty(errors);
         });
-        using var place = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = body };
-        place.Headers.Add("Idempotency-Key", orderId);
-        using var placed = await storefront.SendAsync(place);
-        Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
-        return orderId;
-    }
-
-    /// <summary>Polls an order's GET until its answer satisfies <paramref name="condition"/>; the system runs on real time.</summary>
-    private static async Task<JsonElement> WaitForOrderAsync(HttpClient client, string orderId, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var view = await client.GetFromJsonAsync<JsonElement>(new Uri($"/orders/{orderId}", UriKind.Relative));
-            if (condition(view))
-            {
-                return view;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} never reached the expected state; last answer: {view}");
-            await Task.Delay(100);
-        }
-    }
-
-    /// <summary>
-    /// Ends every event stream the gateway serves, as losing PostgreSQL does: the gateway's outbox listener
-    /// connection is terminated, so its hub ends the streams and each client reconnects.
-    /// </summary>
-    private async Task EndEventStreamsAsync()
-    {
-        await using var connection = new NpgsqlConnection(system.ConnectionString);
-        var terminated = await connection.ExecuteScalarAsync<long>(
-            """
-            SELECT count(*) FROM (
-                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                WHERE datname = current_database() AND application_name = @name) AS listeners
-            """,
-            new { name = OutboxEventHub.ListenerName });
-        Assert.Equal(1, terminated);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="steps"/> on a fresh Chromium page against the gateway, handing it the page's console
-    /// errors and uncaught exceptions as they come; on failure saves a screenshot beside the test assembly.
-    /// </summary>
-    private async Task BrowseAsync(string testName, Func<IPage, IReadOnlyCollection<string>, Task> steps)
-    {
-        SetDefaultExpectTimeout(30_000);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.ExecutablePath });
-        var page = await browser.NewPageAsync(new() { BaseURL = system.GatewayAddress.ToString() });
-        var errors = new ConcurrentQueue<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Enqueue(message.Text);
-            }
-        };
-        page.PageError += (_, error) => errors.Enqueue(error);
-        try
-        {
-            await steps(page, errors);
-        }
-        catch
-        {
-            var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", $"{testName}.png");
-            await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
-            output.WriteLine($"Screenshot of the page at the failure: {screenshot}");
-            output.WriteLine($"Console errors: {string.Join(" | ", errors)}");
-            throw;
-        }
-    }
 }

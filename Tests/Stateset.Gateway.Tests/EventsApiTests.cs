@@ -72,6 +72,33 @@ public sealed class EventsApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task AllStream_IsForOperators_DeliversEveryEvent_AndReplaysWhatAReconnectMissed()
+    {
+        var orderId = $"o-{Guid.NewGuid():N}";
+        var clientKey = await gateway.CreateKeyAsync("client");
+        using var client = gateway.CreateClient(clientKey);
+        using var operatorClient = gateway.CreateClient(await gateway.CreateKeyAsync("operator"));
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+        using var refused = await client.GetAsync(new Uri("/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var seen = await gateway.AppendOutboxEventAsync("workflow", $"order-{orderId}", "workflow.updated");
+        var missed = await gateway.AppendOutboxEventAsync("inventory", $"sku-{orderId}", "inventory.reserved");
+
+        using var response = await OpenAsync(operatorClient, "/events", seen, timeout.Token);
+        using var stream = new SseReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        var replayed = await stream.NextEventAsync(timeout.Token);
+        var placed = await gateway.AppendOutboxEventAsync("order", orderId, "order.placed");
+        var queued = await gateway.AppendOutboxEventAsync("shipment", $"s-{orderId}", "print_job.queued");
+        var first = await stream.NextEventAsync(timeout.Token);
+        var second = await stream.NextEventAsync(timeout.Token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(missed, replayed.Id);
+        Assert.Equal("inventory.reserved", replayed.Data.GetProperty("eventType").GetString());
+        Assert.Equal([placed, queued], [first.Id, second.Id]);
+        Assert.Equal(orderId, first.Data.GetProperty("aggregateId").GetString());
+    }
+
+    [Fact]
     public async Task AnotherGatewayInstance_DeliversTheSameEvent_SendsHeartbeats_AndForgetsAClientThatLeft()
     {
         // A second app over the same database stands for a second gateway behind a load balancer.

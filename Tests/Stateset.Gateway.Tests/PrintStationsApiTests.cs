@@ -115,6 +115,31 @@ public sealed class PrintStationsApiTests(GatewayFixture gateway)
         Assert.Equal(0, printed.GetProperty("items").GetArrayLength());
     }
 
+    [Fact]
+    public async Task Stations_ListEachStationWithItsQueuedCount_ForOperatorsOnly()
+    {
+        var busy = await NewStationAsync();
+        var idle = await NewStationAsync();
+        await QueueJobAsync(busy);
+        await QueueJobAsync(busy);
+        using var operatorClient = gateway.CreateClient(await KeyAsync(new { name = "floor", scopes = new[] { "operator" } }));
+        using var stationClient = gateway.CreateClient(await StationKeyAsync(busy));
+
+        var stations = await operatorClient.GetFromJsonAsync<JsonElement>(new Uri("/print-stations", UriKind.Relative));
+        using var refused = await stationClient.GetAsync(new Uri("/print-stations", UriKind.Relative));
+
+        var byId = stations.EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        Assert.Equal(2, byId[busy].GetProperty("queued").GetInt32());
+        Assert.Equal(0, byId[idle].GetProperty("queued").GetInt32());
+        Assert.Equal("test station", byId[busy].GetProperty("name").GetString());
+        Assert.Equal("wh-reno", byId[busy].GetProperty("locationId").GetString());
+        Assert.Equal("zpl", byId[busy].GetProperty("format").GetString());
+        Assert.Contains("ps-reno-1", byId.Keys);
+        var ids = stations.EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(ids.Order(StringComparer.Ordinal), ids);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
     [Theory]
     [InlineData("status=printing", "status")]
     [InlineData("waitSeconds=-1", "waitSeconds")]
