@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 using Temporalio.Exceptions;
@@ -152,6 +153,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 transaction, "payment", input.PaymentId, "payment.captured", new { input.PaymentId, payment.OrderId, Amount = amount, payment.Currency }, ct);
         }
 
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return new PaymentCapture(input.PaymentId, amount, payment.Currency);
     }
@@ -508,6 +510,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         {
             var requested = new { PaymentId = paymentId, input.OrderId, input.Amount, Currency = currency };
             await OutboxWriter.AppendAsync(transaction, "payment", paymentId, "payment.authorization_requested", requested, ct);
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         }
 
         var payment = await LockPaymentAsync(transaction, paymentId, ct);

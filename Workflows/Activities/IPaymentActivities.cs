@@ -11,7 +11,11 @@ public sealed record AuthorizePaymentInput(
     string CustomerId,
     decimal Amount,
     string Currency,
-    string PaymentMethod);
+    string PaymentMethod)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>
 /// The outcome of an authorisation. <see cref="IPaymentActivities.AuthorizePaymentAsync"/> completes
@@ -39,7 +43,11 @@ public sealed record PaymentAuthorizationRequested(string PaymentId, string? Pro
 public sealed record RefundRequested(string RefundId, string PaymentId, string? ProviderRefundId, string Status);
 
 /// <summary>Capture an authorised payment; null amount captures all of it.</summary>
-public sealed record CapturePaymentInput(string PaymentId, decimal? Amount = null);
+public sealed record CapturePaymentInput(string PaymentId, decimal? Amount = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>What was captured.</summary>
 public sealed record PaymentCapture(string PaymentId, decimal CapturedAmount, string Currency);

@@ -28,8 +28,8 @@ public sealed class RefundProcessingWorkflow
     /// <summary>Initializes a new instance of the <see cref="RefundProcessingWorkflow"/> class.</summary>
     public RefundProcessingWorkflow()
     {
-        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
-        _escalation = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
+        _approval = new ApprovalGate(_timeline, _ => _recorder!.RefreshAsync());
+        _escalation = new ApprovalGate(_timeline, _ => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the refund's status.</summary>
