@@ -324,7 +324,7 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<Label> BuyLabelAsync(BuyLabelInput input)
+    public async Task<Label> BuyLabelAsync(BuyLabelInput input)
     {
         Record($"BuyLabel {input.ShipmentId}");
         if (FailLabelPurchase)
@@ -332,7 +332,8 @@ public sealed class ScriptedWorld(ITemporalClient client) :
             throw new ApplicationFailureException("Carrier refused the purchase", ShippingFailures.LabelPurchaseRejected, nonRetryable: true);
         }
 
-        return Task.FromResult(new Label($"label-{input.ShipmentId}", input.ShipmentId, input.Rate.Carrier, input.Rate.Service, $"lbl_{input.ShipmentId}", $"1Z{input.ShipmentId}", input.Rate.Amount, input.Rate.Currency, Voided: false));
+        await RecordedAsync(input.Record);
+        return new Label($"label-{input.ShipmentId}", input.ShipmentId, input.Rate.Carrier, input.Rate.Service, $"lbl_{input.ShipmentId}", $"1Z{input.ShipmentId}", input.Rate.Amount, input.Rate.Currency, Voided: false);
     }
 
     [Activity]
@@ -343,7 +344,7 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<RenderedLabel> RenderLabelAsync(RenderLabelInput input)
+    public async Task<RenderedLabel> RenderLabelAsync(RenderLabelInput input)
     {
         Record($"RenderLabel {input.ShipmentId}");
         if (FailRender)
@@ -351,14 +352,16 @@ public sealed class ScriptedWorld(ITemporalClient client) :
             throw new ApplicationFailureException("Label artwork exceeds the 4x6 area", "RenderFailed", nonRetryable: true);
         }
 
-        return Task.FromResult(new RenderedLabel(input.ShipmentId, $"1Z{input.ShipmentId}", 900, 4000));
+        await RecordedAsync(input.Record);
+        return new RenderedLabel(input.ShipmentId, $"1Z{input.ShipmentId}", 900, 4000);
     }
 
     [Activity]
-    public Task<PrintJob> CreatePrintJobAsync(CreatePrintJobInput input)
+    public async Task<PrintJob> CreatePrintJobAsync(CreatePrintJobInput input)
     {
         Record($"PrintJob {input.ShipmentId} {input.StationId}");
-        return Task.FromResult(new PrintJob($"pj-{input.ShipmentId}", input.ShipmentId, input.StationId, "zpl", "queued", DateTimeOffset.UtcNow, null));
+        await RecordedAsync(input.Record);
+        return new PrintJob($"pj-{input.ShipmentId}", input.ShipmentId, input.StationId, "zpl", "queued", DateTimeOffset.UtcNow, null);
     }
 
     [Activity]
