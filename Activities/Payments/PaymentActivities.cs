@@ -309,7 +309,17 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
 
     /// <inheritdoc />
     [Activity]
-    public async Task RecordRefundLedgerEntryAsync(string refundId)
+    public Task RecordRefundLedgerEntryAsync(string refundId) => BookRefundAsync(refundId, record: null);
+
+    /// <inheritdoc />
+    [Activity]
+    public Task CloseRefundAsync(CloseRefundInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return BookRefundAsync(input.RefundId, input.Record);
+    }
+
+    private async Task BookRefundAsync(string refundId, StepRecord? record)
     {
         BusinessFailure.RequireId(refundId, "Refund id");
         var ct = ActivityCancellation.Token;
@@ -331,6 +341,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         }
 
         await PaymentSettlements.BookRefundAsync(transaction, refundId, refund.OrderId, refund.PaymentId, refund.Amount, refund.Currency, ct);
+        await StepRecordWriter.ApplyAsync(transaction, record, ct);
         await transaction.CommitAsync(ct);
     }
 
@@ -416,6 +427,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 cancellationToken: ct));
             await OutboxWriter.AppendAsync(
                 transaction, "refund", input.RefundId, "refund.requested", new { input.RefundId, input.PaymentId, payment.OrderId, input.Amount, Currency = currency }, ct);
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         }
 
         var providerPaymentId = payment.ProviderPaymentId

@@ -185,12 +185,13 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<RefundRequested> CreateRefundAsync(RefundPaymentInput input)
+    public async Task<RefundRequested> CreateRefundAsync(RefundPaymentInput input)
     {
         Record($"Refund {input.RefundId} {input.Amount}");
         _refunded.AddOrUpdate(input.PaymentId, input.Amount, (_, before) => before + input.Amount);
         _refundAmounts[input.RefundId] = input.Amount;
-        return Task.FromResult(new RefundRequested(input.RefundId, input.PaymentId, $"re_{input.RefundId}", "pending"));
+        await RecordedAsync(input.Record);
+        return new RefundRequested(input.RefundId, input.PaymentId, $"re_{input.RefundId}", "pending");
     }
 
     [Activity]
@@ -253,6 +254,13 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     {
         Record($"Ledger {refundId}");
         return Task.CompletedTask;
+    }
+
+    [Activity]
+    public async Task CloseRefundAsync(CloseRefundInput input)
+    {
+        Record($"Ledger {input.RefundId}");
+        await RecordedAsync(input.Record);
     }
 
     [Activity]
