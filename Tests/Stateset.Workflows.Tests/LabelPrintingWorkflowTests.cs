@@ -2,6 +2,7 @@ using Stateset.Workflows.Activities;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.LabelPrinting;
 using Temporalio.Client;
+using Temporalio.Exceptions;
 using static Stateset.Workflows.Tests.WorkflowTestKit;
 
 namespace Stateset.Workflows.Tests;
@@ -135,6 +136,23 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
         });
 
         Assert.Empty(world.CallsTo("VoidLabel"));
+    }
+
+    [Fact]
+    public async Task FirstReadModelWriteFailingForGood_StillClosesTheRowWithTheReason()
+    {
+        // The first write is a local activity on the one-transaction-per-step path: its failure must close the row all the same.
+        var world = new ScriptedWorld(Client) { FailOnce = "ReadModel label-" };
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+
+            await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+        });
+
+        Assert.Equal([$"ReadModel label-{shipmentId} validating/addresses", $"ReadModel label-{shipmentId} failed/done closed"], world.CallsTo("ReadModel"));
     }
 
     private static PrintLabelInput Input(string shipmentId, Address from, Address to, string? stationId = "ps-reno-1") =>

@@ -71,7 +71,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
             {
                 await RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["reason"] = reason });
             }
-            catch (ActivityFailureException written)
+            catch (Exception written) when (Failures.IsActivityFailure(written))
             {
                 Workflow.Logger.LogWarning(
                     "Could not close the read-model row of {WorkflowId} as {Status}: {Failure}", Workflow.Info.WorkflowId, status, Failures.Describe(written));

@@ -57,7 +57,7 @@ public sealed class LabelPrintingWorkflow
         {
             await _recorder.RecordAsync("validating", "addresses");
         }
-        catch (ActivityFailureException e) when (Workflow.Patched(Patches.FailedRunClosesItsRow))
+        catch (Exception e) when (Failures.IsActivityFailure(e) && Workflow.Patched(Patches.FailedRunClosesItsRow))
         {
             // The first write failed for good: the run still ends with a closed row saying why, or none would exist.
             _failure ??= Failures.Describe(e);

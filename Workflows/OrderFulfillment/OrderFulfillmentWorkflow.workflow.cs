@@ -617,7 +617,7 @@ public sealed class OrderFulfillmentWorkflow
         {
             await action();
         }
-        catch (ActivityFailureException e) when (Workflow.Patched(Patches.UnwindClosesDespiteFailedSteps))
+        catch (Exception e) when (Failures.IsActivityFailure(e) && Workflow.Patched(Patches.UnwindClosesDespiteFailedSteps))
         {
             _timeline.Add(step, StepOutcome.Failed, Failures.Describe(e));
         }
