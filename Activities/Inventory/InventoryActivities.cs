@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -116,6 +117,7 @@ public sealed class InventoryActivities(NpgsqlDataSource dataSource) : IInventor
         }
 
         await OutboxWriter.AppendAsync(transaction, "order", input.OrderId, "inventory.reserved", new { input.OrderId, Lines = reserved }, ct);
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return new InventoryReservation(input.OrderId, reserved);
     }
@@ -129,6 +131,14 @@ public sealed class InventoryActivities(NpgsqlDataSource dataSource) : IInventor
     [Activity]
     public Task<InventoryChange> CommitInventoryAsync(string orderId) =>
         CloseReservationsAsync(orderId, "committed", onHandDrops: true, "inventory.committed");
+
+    /// <inheritdoc />
+    [Activity]
+    public Task<InventoryChange> CommitOrderInventoryAsync(CommitOrderInventoryInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return CloseReservationsAsync(input.OrderId, "committed", onHandDrops: true, "inventory.committed", input.Record);
+    }
 
     /// <inheritdoc />
     [Activity]
@@ -219,7 +229,7 @@ public sealed class InventoryActivities(NpgsqlDataSource dataSource) : IInventor
             transaction,
             cancellationToken: ct));
 
-    private async Task<InventoryChange> CloseReservationsAsync(string orderId, string newStatus, bool onHandDrops, string eventType)
+    private async Task<InventoryChange> CloseReservationsAsync(string orderId, string newStatus, bool onHandDrops, string eventType, StepRecord? record = null)
     {
         BusinessFailure.RequireId(orderId, "Order id");
         var ct = ActivityCancellation.Token;
@@ -263,6 +273,8 @@ public sealed class InventoryActivities(NpgsqlDataSource dataSource) : IInventor
             await OutboxWriter.AppendAsync(transaction, "order", orderId, eventType, new { OrderId = orderId, Lines = lines }, ct);
         }
 
+        // Written even when a retry finds the reservations already closed: the record's parts guard themselves.
+        await StepRecordWriter.ApplyAsync(transaction, record, ct);
         await transaction.CommitAsync(ct);
         return new InventoryChange(orderId, open.Count);
     }

@@ -36,6 +36,21 @@ public sealed partial class NotificationActivities(NpgsqlDataSource dataSource) 
     public async Task<bool> NotifyCustomerAsync(CustomerNotification notification)
     {
         ArgumentNullException.ThrowIfNull(notification);
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var inserted = await WriteAsync(transaction, notification, ct);
+        await transaction.CommitAsync(ct);
+        return inserted;
+    }
+
+    /// <summary>
+    /// Renders and records the email inside the caller's transaction, once per idempotency key, with its
+    /// <c>notification.email_requested</c> event; the facts it quotes are read in the same transaction.
+    /// </summary>
+    /// <returns>True when this call recorded it, false when it was already recorded.</returns>
+    internal static async Task<bool> WriteAsync(NpgsqlTransaction transaction, CustomerNotification notification, CancellationToken ct)
+    {
         BusinessFailure.RequireId(notification.IdempotencyKey, "Idempotency key");
         BusinessFailure.RequireId(notification.CustomerId, "Customer id");
         if (!Templates.TryGetValue(notification.Template, out var template))
@@ -43,9 +58,7 @@ public sealed partial class NotificationActivities(NpgsqlDataSource dataSource) 
             throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"Unknown notification template '{notification.Template}'; expected one of {string.Join(", ", Templates.Keys)}.");
         }
 
-        var ct = ActivityCancellation.Token;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var connection = transaction.Connection!;
         var customer = await connection.QueryFirstOrDefaultAsync<(string Email, string Name)>(new CommandDefinition(
             "SELECT email, name FROM customers WHERE id = @CustomerId", new { notification.CustomerId }, transaction, cancellationToken: ct));
         if (customer.Email is null)
@@ -83,7 +96,6 @@ public sealed partial class NotificationActivities(NpgsqlDataSource dataSource) 
             await OutboxWriter.AppendAsync(transaction, "customer", notification.CustomerId, "notification.email_requested", email, ct);
         }
 
-        await transaction.CommitAsync(ct);
         return inserted == 1;
     }
 

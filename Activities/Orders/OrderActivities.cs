@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -126,6 +127,7 @@ public sealed class OrderActivities(NpgsqlDataSource dataSource) : IOrderActivit
             transaction,
             cancellationToken: ct));
         await OutboxWriter.AppendAsync(transaction, "order", order.OrderId, "order.placed", order, ct);
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return order;
     }
@@ -135,15 +137,28 @@ public sealed class OrderActivities(NpgsqlDataSource dataSource) : IOrderActivit
     public async Task UpdateOrderStatusAsync(UpdateOrderStatusInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await MoveStatusAsync(transaction, input, ct))
+        {
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Moves the order's status inside the caller's transaction and writes <c>order.status_changed</c> when it moved.
+    /// </summary>
+    /// <returns>False when the order already was at or past the status (a retry): nothing was written.</returns>
+    internal static async Task<bool> MoveStatusAsync(NpgsqlTransaction transaction, UpdateOrderStatusInput input, CancellationToken ct)
+    {
         BusinessFailure.RequireId(input.OrderId, "Order id");
         if (!Statuses.Contains(input.Status))
         {
             throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not an order status; expected one of {string.Join(", ", Statuses)}.");
         }
 
-        var ct = ActivityCancellation.Token;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var connection = transaction.Connection!;
         var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
             "SELECT status FROM orders WHERE id = @OrderId FOR UPDATE", new { input.OrderId }, transaction, cancellationToken: ct))
             ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Order {input.OrderId} does not exist.");
@@ -164,12 +179,12 @@ public sealed class OrderActivities(NpgsqlDataSource dataSource) : IOrderActivit
             cancellationToken: ct));
         if (changed == 0)
         {
-            return;
+            return false;
         }
 
         var statusChanged = new { input.OrderId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
         await OutboxWriter.AppendAsync(transaction, "order", input.OrderId, "order.status_changed", statusChanged, ct);
-        await transaction.CommitAsync(ct);
+        return true;
     }
 
     private static bool SameOrder(PlacedOrder stored, PlaceOrderInput input, string currency) =>

@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 using Temporalio.Exceptions;
@@ -152,6 +153,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 transaction, "payment", input.PaymentId, "payment.captured", new { input.PaymentId, payment.OrderId, Amount = amount, payment.Currency }, ct);
         }
 
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return new PaymentCapture(input.PaymentId, amount, payment.Currency);
     }
@@ -307,7 +309,17 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
 
     /// <inheritdoc />
     [Activity]
-    public async Task RecordRefundLedgerEntryAsync(string refundId)
+    public Task RecordRefundLedgerEntryAsync(string refundId) => BookRefundAsync(refundId, record: null);
+
+    /// <inheritdoc />
+    [Activity]
+    public Task CloseRefundAsync(CloseRefundInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return BookRefundAsync(input.RefundId, input.Record);
+    }
+
+    private async Task BookRefundAsync(string refundId, StepRecord? record)
     {
         BusinessFailure.RequireId(refundId, "Refund id");
         var ct = ActivityCancellation.Token;
@@ -329,6 +341,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         }
 
         await PaymentSettlements.BookRefundAsync(transaction, refundId, refund.OrderId, refund.PaymentId, refund.Amount, refund.Currency, ct);
+        await StepRecordWriter.ApplyAsync(transaction, record, ct);
         await transaction.CommitAsync(ct);
     }
 
@@ -414,6 +427,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
                 cancellationToken: ct));
             await OutboxWriter.AppendAsync(
                 transaction, "refund", input.RefundId, "refund.requested", new { input.RefundId, input.PaymentId, payment.OrderId, input.Amount, Currency = currency }, ct);
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         }
 
         var providerPaymentId = payment.ProviderPaymentId
@@ -508,6 +522,7 @@ public sealed class PaymentActivities(NpgsqlDataSource dataSource, IPaymentProvi
         {
             var requested = new { PaymentId = paymentId, input.OrderId, input.Amount, Currency = currency };
             await OutboxWriter.AppendAsync(transaction, "payment", paymentId, "payment.authorization_requested", requested, ct);
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         }
 
         var payment = await LockPaymentAsync(transaction, paymentId, ct);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -29,16 +30,41 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
     public async Task<bool> UpsertWorkflowRunAsync(WorkflowRunUpdate update)
     {
         ArgumentNullException.ThrowIfNull(update);
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (!await UpsertRunAsync(transaction, update, ct))
+        {
+            return false;
+        }
+
+        await transaction.CommitAsync(ct);
+        return true;
+    }
+
+    /// <inheritdoc />
+    [Activity]
+    public async Task RecordStepAsync(StepRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await StepRecordWriter.ApplyAsync(transaction, record, ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Advances the run's row inside the caller's transaction and writes <c>workflow.updated</c> when it moved.</summary>
+    /// <returns>False when the row already held this or a newer version (a retry or an out-of-order write): nothing was written.</returns>
+    internal static async Task<bool> UpsertRunAsync(NpgsqlTransaction transaction, WorkflowRunUpdate update, CancellationToken ct)
+    {
         BusinessFailure.RequireId(update.WorkflowId, "Workflow id");
         BusinessFailure.RequireId(update.WorkflowType, "Workflow type");
         BusinessFailure.RequireId(update.BusinessId, "Business id");
         BusinessFailure.RequireId(update.Status, "Status");
         BusinessFailure.RequireId(update.Stage, "Stage");
         var currency = update.Currency is null ? null : BusinessFailure.RequireCurrency(update.Currency);
-        var ct = ActivityCancellation.Token;
-
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var connection = transaction.Connection!;
         var occurredAt = update.OccurredAt.ToUniversalTime();
         var written = await connection.ExecuteAsync(new CommandDefinition(
             """
@@ -85,7 +111,6 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
         }
 
         await OutboxWriter.AppendAsync(transaction, "workflow", update.WorkflowId, "workflow.updated", update, ct);
-        await transaction.CommitAsync(ct);
         return true;
     }
 
@@ -121,6 +146,7 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
             await OutboxWriter.AppendAsync(transaction, request.SubjectType, request.SubjectId, "approval.requested", request, ct);
         }
 
+        await StepRecordWriter.ApplyAsync(transaction, request.Record, ct);
         await transaction.CommitAsync(ct);
     }
 
@@ -152,6 +178,7 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
 
         if (current.Decision == decision.Decision)
         {
+            // A retry after the commit: the decision and its record were written together.
             return;
         }
 
@@ -170,6 +197,7 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
             transaction,
             cancellationToken: ct));
         await OutboxWriter.AppendAsync(transaction, decision.SubjectType, decision.SubjectId, "approval.decided", decision, ct);
+        await StepRecordWriter.ApplyAsync(transaction, decision.Record, ct);
         await transaction.CommitAsync(ct);
         ApprovalWait.Record(
             (decision.DecidedAt.UtcDateTime - current.RequestedAt.ToUniversalTime()).TotalSeconds,

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -31,6 +32,7 @@ public sealed class RiskActivities(NpgsqlDataSource dataSource, IOptions<RiskOpt
         var ct = ActivityCancellation.Token;
         var now = time.GetUtcNow();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
         var history = await connection.QueryFirstOrDefaultAsync<HistoryRow>(new CommandDefinition(
             """
             SELECT
@@ -45,6 +47,7 @@ public sealed class RiskActivities(NpgsqlDataSource dataSource, IOptions<RiskOpt
             FROM customers c WHERE c.id = @CustomerId
             """,
             new { input.OrderId, input.CustomerId, Now = now },
+            transaction,
             cancellationToken: ct))
             ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Customer {input.CustomerId} does not exist.");
 
@@ -100,7 +103,10 @@ public sealed class RiskActivities(NpgsqlDataSource dataSource, IOptions<RiskOpt
             SET score = EXCLUDED.score, requires_approval = EXCLUDED.requires_approval, reasons = EXCLUDED.reasons, assessed_at = EXCLUDED.assessed_at
             """,
             new { assessment.OrderId, assessment.Score, assessment.RequiresApproval, Reasons = JsonSerializer.Serialize(reasons), Now = now },
+            transaction,
             cancellationToken: ct));
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
+        await transaction.CommitAsync(ct);
         return assessment;
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Dapper;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -83,6 +84,7 @@ public sealed class ShipmentActivities(NpgsqlDataSource database) : IShipmentAct
             "SELECT id FROM print_stations WHERE location_id = @LocationId AND active ORDER BY id LIMIT 1",
             new { LocationId = stored.LocationId ?? location.Id },
             transaction);
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
 
         return new PreparedShipment(

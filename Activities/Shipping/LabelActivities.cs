@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Stateset.Activities.Shipping.Carriers;
 using Stateset.Activities.Shipping.Rendering;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 using Temporalio.Exceptions;
@@ -183,6 +184,7 @@ public sealed class LabelActivities(
             }
 
             var label = await FindLabelAsync(connection, key, transaction) ?? throw new InvalidOperationException($"Label {key} vanished.");
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, Cancellation);
             await transaction.CommitAsync(Cancellation);
             return label;
         }
@@ -300,9 +302,13 @@ public sealed class LabelActivities(
         };
         var zpl = ZplLabelRenderer.Render(document);
         var pdf = PdfLabelRenderer.Render(document);
+        await using var transaction = await connection.BeginTransactionAsync(Cancellation);
         await connection.ExecuteAsync(
             "UPDATE labels SET zpl = @Zpl, pdf = @Pdf WHERE id = @LabelId",
-            new { Zpl = zpl, Pdf = pdf, label.LabelId });
+            new { Zpl = zpl, Pdf = pdf, label.LabelId },
+            transaction);
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, Cancellation);
+        await transaction.CommitAsync(Cancellation);
         return new RenderedLabel(input.ShipmentId, label.TrackingNumber, System.Text.Encoding.UTF8.GetByteCount(zpl), pdf.Length);
     }
 
@@ -359,6 +365,7 @@ public sealed class LabelActivities(
         }
 
         var job = await FindPrintJobAsync(connection, id, transaction) ?? throw new InvalidOperationException($"Print job {id} vanished.");
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, Cancellation);
         await transaction.CommitAsync(Cancellation);
         return job;
     }

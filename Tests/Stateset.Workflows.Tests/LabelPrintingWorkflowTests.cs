@@ -2,6 +2,7 @@ using Stateset.Workflows.Activities;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.LabelPrinting;
 using Temporalio.Client;
+using Temporalio.Exceptions;
 using static Stateset.Workflows.Tests.WorkflowTestKit;
 
 namespace Stateset.Workflows.Tests;
@@ -32,6 +33,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal($"1Z{shipmentId}", result.TrackingNumber);
             Assert.Equal(9.95m, result.Cost);
             await Histories.SaveAsync(Client, "label-us-to-canada", handle.Id);
+            await Histories.SaveAsync(Client, "label-steps-us-to-canada", handle.Id);
         });
 
         string[] expected = ["ValidateAddress from", "ValidateAddress to", "ShopRates", $"BuyLabel {shipmentId}", $"RenderLabel {shipmentId}", $"PrintJob {shipmentId} ps-reno-1", $"PrintAck pj-{shipmentId}"];
@@ -72,6 +74,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Contains(status.Timeline, e => e.Step == "close shipment" && e.Outcome == StepOutcome.Compensated);
             await Histories.SaveAsync(Client, "label-failure-closes-shipment", handle.Id);
+            await Histories.SaveAsync(Client, "label-steps-failure-closes-shipment", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
@@ -111,6 +114,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal(["void label"], status.CompensationsRun);
             Assert.Equal("failed", status.Status);
             await Histories.SaveAsync(Client, "label-void-after-failure", handle.Id);
+            await Histories.SaveAsync(Client, "label-steps-void-after-failure", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
@@ -132,6 +136,23 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
         });
 
         Assert.Empty(world.CallsTo("VoidLabel"));
+    }
+
+    [Fact]
+    public async Task FirstReadModelWriteFailingForGood_StillClosesTheRowWithTheReason()
+    {
+        // The first write is a local activity on the one-transaction-per-step path: its failure must close the row all the same.
+        var world = new ScriptedWorld(Client) { FailOnce = "ReadModel label-" };
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+
+            await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+        });
+
+        Assert.Equal([$"ReadModel label-{shipmentId} validating/addresses", $"ReadModel label-{shipmentId} failed/done closed"], world.CallsTo("ReadModel"));
     }
 
     private static PrintLabelInput Input(string shipmentId, Address from, Address to, string? stationId = "ps-reno-1") =>

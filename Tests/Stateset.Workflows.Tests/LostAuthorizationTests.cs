@@ -65,6 +65,7 @@ public sealed class LostAuthorizationTests(EngineClockFixture engine)
 
             Assert.Equal(100m, status.Money.Authorized);
             await Histories.SaveAsync(Client, "order-authorization-retried", handle.Id);
+            await Histories.SaveAsync(Client, "order-steps-authorization-retried", handle.Id);
         });
 
         Assert.Equal(2, world.CallsTo($"Authorize {orderId} ").Count());

@@ -31,6 +31,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             Assert.Contains("exceeds the refundable 0 (captured 200, refunded 200)", failure.InnerException!.Message, StringComparison.Ordinal);
             Assert.Equal("refused", (await fourth.QueryAsync(wf => wf.Status)).Status);
             await Histories.SaveAsync(Client, "refund-refused", fourth.Id);
+            await Histories.SaveAsync(Client, "refund-steps-refused", fourth.Id);
         });
 
         Assert.Equal(3, world.CallsTo("Refund ").Count());
@@ -56,6 +57,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             Assert.Equal("refunded", result.Status);
             Assert.Equal(150m, result.Amount);
             await Histories.SaveAsync(Client, "refund-approved", handle.Id);
+            await Histories.SaveAsync(Client, "refund-steps-approved", handle.Id);
         });
 
         Assert.Contains("ApprovalDecision approved by finance@example.com", world.Calls);
@@ -91,6 +93,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
 
             Assert.Equal("refunded", result.Status);
             await Histories.SaveAsync(Client, "refund-create-then-await", handle.Id);
+            await Histories.SaveAsync(Client, "refund-steps-create-then-await", handle.Id);
         });
 
         Assert.Single(world.CallsTo("Refund "));
@@ -115,6 +118,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.True(status.Escalated);
             await Histories.SaveAsync(Client, "refund-escalated-expired", handle.Id);
+            await Histories.SaveAsync(Client, "refund-steps-escalated-expired", handle.Id);
         });
 
         Assert.Empty(world.CallsTo("Refund "));
@@ -156,6 +160,7 @@ public sealed class RefundProcessingWorkflowTests(TemporalFixture temporal)
             Assert.Contains("Injected failure", status.FailureReason, StringComparison.Ordinal);
             Assert.Equal($"ReadModel {handle.Id} failed/done closed", world.CallsTo($"ReadModel {handle.Id}").Last());
             await Histories.SaveAsync(Client, "refund-notify-failed-closes-row", handle.Id);
+            await Histories.SaveAsync(Client, "refund-steps-notify-failed-closes-row", handle.Id);
         });
     }
 

@@ -158,7 +158,11 @@ public sealed record BuyLabelInput(
     Address From,
     Address To,
     Parcel Parcel,
-    string? ReturnId = null);
+    string? ReturnId = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>A purchased label.</summary>
 /// <param name="LabelId">Our label id.</param>
@@ -191,13 +195,21 @@ public sealed record VoidLabelInput(string ShipmentId);
 public sealed record VoidLabelResult(string ShipmentId, bool Voided, string? TrackingNumber);
 
 /// <summary>Input of <see cref="ILabelActivities.RenderLabelAsync"/>.</summary>
-public sealed record RenderLabelInput(string ShipmentId, Address From, Address To, Parcel Parcel);
+public sealed record RenderLabelInput(string ShipmentId, Address From, Address To, Parcel Parcel)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>Result of <see cref="ILabelActivities.RenderLabelAsync"/>; the documents are stored with the label.</summary>
 public sealed record RenderedLabel(string ShipmentId, string TrackingNumber, int ZplBytes, int PdfBytes);
 
 /// <summary>Input of <see cref="ILabelActivities.CreatePrintJobAsync"/>.</summary>
-public sealed record CreatePrintJobInput(string ShipmentId, string StationId);
+public sealed record CreatePrintJobInput(string ShipmentId, string StationId)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>Input of <see cref="ILabelActivities.AcknowledgePrintJobAsync"/>.</summary>
 public sealed record AcknowledgePrintJobInput(string PrintJobId, string StationId);

@@ -18,7 +18,11 @@ public sealed record PlaceOrderInput(
     PostalAddress ShippingAddress,
     PostalAddress? BillingAddress = null,
     decimal ShippingTotal = 0m,
-    decimal TaxTotal = 0m);
+    decimal TaxTotal = 0m)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>An order line priced from the catalogue.</summary>
 public sealed record PricedOrderLine(int LineNo, string Sku, int Quantity, decimal UnitPrice, decimal LineTotal);

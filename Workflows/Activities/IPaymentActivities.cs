@@ -11,7 +11,11 @@ public sealed record AuthorizePaymentInput(
     string CustomerId,
     decimal Amount,
     string Currency,
-    string PaymentMethod);
+    string PaymentMethod)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>
 /// The outcome of an authorisation. <see cref="IPaymentActivities.AuthorizePaymentAsync"/> completes
@@ -39,7 +43,11 @@ public sealed record PaymentAuthorizationRequested(string PaymentId, string? Pro
 public sealed record RefundRequested(string RefundId, string PaymentId, string? ProviderRefundId, string Status);
 
 /// <summary>Capture an authorised payment; null amount captures all of it.</summary>
-public sealed record CapturePaymentInput(string PaymentId, decimal? Amount = null);
+public sealed record CapturePaymentInput(string PaymentId, decimal? Amount = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>What was captured.</summary>
 public sealed record PaymentCapture(string PaymentId, decimal CapturedAmount, string Currency);
@@ -48,7 +56,18 @@ public sealed record PaymentCapture(string PaymentId, decimal CapturedAmount, st
 /// <remarks>
 /// <para><c>RefundId</c>: The caller's refund id (the RefundProcessing workflow's business id); it is the idempotency key.</para>
 /// </remarks>
-public sealed record RefundPaymentInput(string RefundId, string PaymentId, decimal Amount, string Currency, string? Reason = null, string? ReturnId = null);
+public sealed record RefundPaymentInput(string RefundId, string PaymentId, decimal Amount, string Currency, string? Reason = null, string? ReturnId = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
+
+/// <summary>Close a settled refund: book it in the ledger (once) and write the step's record with it.</summary>
+public sealed record CloseRefundInput(string RefundId)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>How much of a payment can still be refunded.</summary>
 public sealed record RefundableAmount(string PaymentId, string OrderId, decimal Captured, decimal Refunded, decimal Refundable, string Currency);
@@ -127,4 +146,11 @@ public interface IPaymentActivities
     /// <summary>Books the settled refund in the ledger, once per refund (settlement already books it; this is a no-op then).</summary>
     [Activity]
     Task RecordRefundLedgerEntryAsync(string refundId);
+
+    /// <summary>
+    /// Books the settled refund like <see cref="RecordRefundLedgerEntryAsync"/> and writes <see cref="CloseRefundInput.Record"/>
+    /// (the customer's email, the closed read-model row) in the same transaction.
+    /// </summary>
+    [Activity]
+    Task CloseRefundAsync(CloseRefundInput input);
 }

@@ -42,13 +42,21 @@ public sealed record WorkflowRunUpdate(
 /// <remarks>
 /// <para><c>SubjectType</c>: order, refund or return.</para>
 /// </remarks>
-public sealed record ApprovalRequest(string WorkflowId, string SubjectType, string SubjectId, string Reason, DateTimeOffset RequestedAt, DateTimeOffset? ExpiresAt = null);
+public sealed record ApprovalRequest(string WorkflowId, string SubjectType, string SubjectId, string Reason, DateTimeOffset RequestedAt, DateTimeOffset? ExpiresAt = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>An operator's (or the expiry timer's) decision.</summary>
 /// <remarks>
 /// <para><c>Decision</c>: approved, rejected or expired.</para>
 /// </remarks>
-public sealed record ApprovalDecision(string WorkflowId, string SubjectType, string SubjectId, string Decision, string DecidedBy, DateTimeOffset DecidedAt, string? Reason = null);
+public sealed record ApprovalDecision(string WorkflowId, string SubjectType, string SubjectId, string Decision, string DecidedBy, DateTimeOffset DecidedAt, string? Reason = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>Read models (one row per workflow run) and approval records.</summary>
 public interface IReadModelActivities
@@ -57,6 +65,13 @@ public interface IReadModelActivities
     /// <returns>False when the row already held this or a newer sequence (a retry or an out-of-order update).</returns>
     [Activity]
     Task<bool> UpsertWorkflowRunAsync(WorkflowRunUpdate update);
+
+    /// <summary>
+    /// Writes a step that changes no rows of its own beyond the order's status (delivery, the end of an unwind): the
+    /// record's status moves, email and read-model row, in one transaction.
+    /// </summary>
+    [Activity]
+    Task RecordStepAsync(StepRecord record);
 
     /// <summary>Records that the run waits for a human; idempotent per workflow and subject.</summary>
     [Activity]

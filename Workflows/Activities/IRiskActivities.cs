@@ -9,7 +9,11 @@ public sealed record RiskCheckInput(
     decimal Amount,
     string Currency,
     PostalAddress ShippingAddress,
-    PostalAddress? BillingAddress = null);
+    PostalAddress? BillingAddress = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>A 0-100 score, whether an operator must approve, and the rules that fired.</summary>
 public sealed record RiskAssessment(string OrderId, int Score, bool RequiresApproval, IReadOnlyList<string> Reasons);

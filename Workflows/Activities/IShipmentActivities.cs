@@ -15,7 +15,11 @@ public sealed record PrepareShipmentInput(
     string? LocationId,
     Address? Customer,
     IReadOnlyList<OrderLine> Items,
-    string? ReturnId = null);
+    string? ReturnId = null)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>A shipment ready for a label: the warehouse, both addresses, the parcel and the warehouse's default print station.</summary>
 public sealed record PreparedShipment(string ShipmentId, string LocationId, Address From, Address To, Parcel Parcel, string? DefaultStationId);

@@ -56,6 +56,32 @@ public static class ActivityProfiles
     /// <summary>Gets <see cref="Bookkeeping"/> not cancelled with the workflow (the final read-model write of a cancelled run).</summary>
     public static ActivityOptions DetachedBookkeeping => Detached(Bookkeeping);
 
+    /// <summary>
+    /// Gets options for a read-model write that belongs to no business step (the view where a wait starts), run as a
+    /// local activity: retried like <see cref="Bookkeeping"/>, inside the workflow task instead of as a task of its own.
+    /// </summary>
+    public static LocalActivityOptions LocalBookkeeping => new()
+    {
+        StartToCloseTimeout = TimeSpan.FromSeconds(30),
+        RetryPolicy = new RetryPolicy
+        {
+            InitialInterval = TimeSpan.FromSeconds(1),
+            BackoffCoefficient = 2,
+            MaximumInterval = TimeSpan.FromMinutes(1),
+        },
+    };
+
+    /// <summary>Gets <see cref="LocalBookkeeping"/> not cancelled with the workflow (the closing write of a cancelled run).</summary>
+    public static LocalActivityOptions DetachedLocalBookkeeping
+    {
+        get
+        {
+            var options = LocalBookkeeping;
+            options.CancellationToken = CancellationToken.None;
+            return options;
+        }
+    }
+
     private static TimeSpan SettlementCheckInterval => TimeSpan.FromMinutes(2);
 
     /// <summary>

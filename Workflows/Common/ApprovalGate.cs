@@ -8,7 +8,7 @@ namespace Stateset.Workflows.Common;
 /// the timeline as ignored.
 /// </summary>
 /// <param name="waiting">Told each time what the gate shows changes (asked, reminded, decided), so the run can publish it.</param>
-public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
+public sealed class ApprovalGate(Timeline timeline, Func<ApprovalMoment, Task>? waiting = null)
 {
     /// <summary>Gets what the run waits for, while it waits.</summary>
     public PendingApproval? Pending { get; private set; }
@@ -32,7 +32,7 @@ public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
         var requestedAt = Workflow.UtcNow;
         Pending = new PendingApproval(reason, requestedAt, requestedAt + expireAfter, Reminded: false);
         timeline.Add("approval", StepOutcome.Started, reason);
-        await PublishAsync();
+        await PublishAsync(ApprovalMoment.Asked);
 
         var settled = remindAfter < expireAfter &&
             await Workflow.WaitConditionAsync(() => Decision is not null || cancelled(), remindAfter);
@@ -41,7 +41,7 @@ public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
             await remindAsync();
             Pending = Pending with { Reminded = true };
             timeline.Add("approval reminder", StepOutcome.Noted);
-            await PublishAsync();
+            await PublishAsync(ApprovalMoment.Reminded);
         }
 
         var remaining = requestedAt + expireAfter - Workflow.UtcNow;
@@ -63,11 +63,11 @@ public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
 
         // Published before the decision is recorded (and its approval.decided event written): whoever reacts to the
         // event and reads the run sees the decision, not the approval still pending.
-        await PublishAsync();
+        await PublishAsync(ApprovalMoment.Decided);
         return Decision;
     }
 
-    private Task PublishAsync() => waiting?.Invoke() ?? Task.CompletedTask;
+    private Task PublishAsync(ApprovalMoment moment) => waiting?.Invoke(moment) ?? Task.CompletedTask;
 
     private void Decide(DecisionOutcome outcome, OperatorDecision decision, string signal)
     {
@@ -80,4 +80,17 @@ public sealed class ApprovalGate(Timeline timeline, Func<Task>? waiting = null)
 
         Decision = new DecisionRecord(outcome, decision.DecidedBy, Workflow.UtcNow, decision.Reason);
     }
+}
+
+/// <summary>What changed at an approval gate, so the run knows what to record with it.</summary>
+public enum ApprovalMoment
+{
+    /// <summary>The decision is asked for: the approval is pending.</summary>
+    Asked,
+
+    /// <summary>The reminder went out: the pending approval shows it.</summary>
+    Reminded,
+
+    /// <summary>The decision is made (or expired, or the wait was cancelled).</summary>
+    Decided,
 }

@@ -31,6 +31,12 @@ public static class Failures
         return null;
     }
 
+    /// <summary>
+    /// Whether <paramref name="e"/> is an activity's failure as the workflow sees it: an activity's comes wrapped in
+    /// <see cref="ActivityFailureException"/>, a local activity's arrives as its own <see cref="ApplicationFailureException"/>.
+    /// </summary>
+    public static bool IsActivityFailure(Exception e) => e is ActivityFailureException or ApplicationFailureException;
+
     /// <summary>Whether a step failed because its activity or child timed out.</summary>
     public static bool IsTimeout(Exception e)
     {

@@ -27,4 +27,12 @@ public static class Patches
 
     /// <summary>The run writes its status view again where it starts to wait (approval, print station, carrier scans), so SQL readers see what it waits for.</summary>
     public const string StatusViewTracksWaits = "status-view-tracks-waits";
+
+    /// <summary>
+    /// Each business step is one activity whose one transaction also writes what the run used to write with activities
+    /// of its own around it: the order's status, the customer email, the read-model row (a transactional outbox, and
+    /// about half the Temporal tasks per order). Writes with no business step of their own (the view where a wait
+    /// starts) run as local activities. Checked once at the start of a run, so a run takes one path from end to end.
+    /// </summary>
+    public const string OneTransactionPerStep = "one-transaction-per-step";
 }

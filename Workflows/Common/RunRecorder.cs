@@ -40,6 +40,13 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     public bool Closed { get; private set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether the run's writes ride in its business steps (<see cref="Patches.OneTransactionPerStep"/>):
+    /// then the writes this recorder still makes itself, where no step changes anything (a wait starts), are local
+    /// activities, which cost the run no activity task of its own.
+    /// </summary>
+    public bool InSteps { get; set; }
+
+    /// <summary>
     /// Runs a workflow's steps so that whatever failure ends the run (a step failing for good, the first write of the
     /// row failing, a cancellation) first closes the read-model row, as failed or cancelled with the reason, creating
     /// the row if it was never written. The run still ends with the original failure: should the closing write fail
@@ -64,7 +71,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
             {
                 await RecordAsync(status, "done", closed: true, details: new Dictionary<string, string> { ["reason"] = reason });
             }
-            catch (ActivityFailureException written)
+            catch (Exception written) when (Failures.IsActivityFailure(written))
             {
                 Workflow.Logger.LogWarning(
                     "Could not close the read-model row of {WorkflowId} as {Status}: {Failure}", Workflow.Info.WorkflowId, status, Failures.Describe(written));
@@ -82,6 +89,54 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         string? currency = null,
         bool closed = false,
         IReadOnlyDictionary<string, string>? details = null)
+    {
+        Move(status, stage, amount, currency);
+        await WriteAsync(closed, details);
+    }
+
+    /// <summary>
+    /// Moves the run to a status and stage like <see cref="RecordAsync"/>, but returns the read-model write instead of
+    /// making it: the step the run is about to take carries it and writes it in its own transaction. Call it right
+    /// before scheduling that step (the view is a snapshot of now), and <see cref="Written"/> once the step succeeded.
+    /// </summary>
+    public WorkflowRunUpdate Prepare(
+        string status,
+        string stage,
+        decimal? amount = null,
+        string? currency = null,
+        bool closed = false,
+        IReadOnlyDictionary<string, string>? details = null)
+    {
+        Move(status, stage, amount, currency);
+        return NextUpdate(closed, details);
+    }
+
+    /// <summary>Returns the view again, unchanged status and stage, for the step about to run (see <see cref="RefreshAsync"/>).</summary>
+    public WorkflowRunUpdate PrepareRefresh() => NextUpdate(closed: false, details: null);
+
+    /// <summary>Notes that a step carrying <paramref name="update"/> committed it.</summary>
+    public void Written(WorkflowRunUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        Closed |= update.Closed;
+    }
+
+    /// <summary>
+    /// Writes the status view again, unchanged status and stage, where the run starts to wait for someone (an
+    /// operator, a print station, a carrier) after changing what the view shows: a reader then sees what the run
+    /// waits for. Runs that predate the patch replay without these writes.
+    /// </summary>
+    public async Task RefreshAsync()
+    {
+        if (Closed || view is null || !Workflow.Patched(Patches.StatusViewTracksWaits))
+        {
+            return;
+        }
+
+        await WriteAsync(closed: false, details: null);
+    }
+
+    private void Move(string status, string stage, decimal? amount, string? currency)
     {
         Status = status;
         Stage = stage;
@@ -103,27 +158,29 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         Workflow.UpsertTypedSearchAttributes(attributes.ToArray());
         _amount = amount ?? _amount;
         _currency = currency ?? _currency;
-        await WriteAsync(closed, details);
-    }
-
-    /// <summary>
-    /// Writes the status view again, unchanged status and stage, where the run starts to wait for someone (an
-    /// operator, a print station, a carrier) after changing what the view shows: a reader then sees what the run
-    /// waits for. Runs that predate the patch replay without these writes.
-    /// </summary>
-    public async Task RefreshAsync()
-    {
-        if (Closed || view is null || !Workflow.Patched(Patches.StatusViewTracksWaits))
-        {
-            return;
-        }
-
-        await WriteAsync(closed: false, details: null);
     }
 
     private async Task WriteAsync(bool closed, IReadOnlyDictionary<string, string>? details)
     {
-        var update = new WorkflowRunUpdate(
+        var update = NextUpdate(closed, details);
+
+        // The closing write happens even when the run is being cancelled: the row must not stay open.
+        if (InSteps)
+        {
+            await Workflow.ExecuteLocalActivityAsync(
+                (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedLocalBookkeeping : ActivityProfiles.LocalBookkeeping);
+        }
+        else
+        {
+            await Workflow.ExecuteActivityAsync(
+                (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
+        }
+
+        Closed |= closed;
+    }
+
+    private WorkflowRunUpdate NextUpdate(bool closed, IReadOnlyDictionary<string, string>? details) =>
+        new(
             Workflow.Info.WorkflowId,
             workflowType,
             businessId,
@@ -141,11 +198,6 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
             View = view is null ? null : StatusViewJson.Serialize(view()),
             RunId = Workflow.Info.RunId,
         };
-        // The closing write happens even when the run is being cancelled: the row must not stay open.
-        await Workflow.ExecuteActivityAsync(
-            (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
-        Closed |= closed;
-    }
 
     /// <summary>Whether a failure ends the run (a bug in the workflow's code instead fails the task, which is retried).</summary>
     // A cancelled run is left to its own cancel path (the label run voids and closes itself, detached from the

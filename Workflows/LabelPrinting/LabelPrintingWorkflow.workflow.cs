@@ -48,11 +48,16 @@ public sealed class LabelPrintingWorkflow
     {
         _input = input;
         _recorder = new RunRecorder("LabelPrinting", input.ShipmentId, input.OrderId, customerId: null, () => Status);
+
+        // Patches.OneTransactionPerStep: purchase, rendering and the print job write the view in their transactions;
+        // the other writes (before validation and rate shopping, which write no rows, and the close) are local activities.
+        var inSteps = Workflow.Patched(Patches.OneTransactionPerStep);
+        _recorder.InSteps = inSteps;
         try
         {
             await _recorder.RecordAsync("validating", "addresses");
         }
-        catch (ActivityFailureException e) when (Workflow.Patched(Patches.FailedRunClosesItsRow))
+        catch (Exception e) when (Failures.IsActivityFailure(e) && Workflow.Patched(Patches.FailedRunClosesItsRow))
         {
             // The first write failed for good: the run still ends with a closed row saying why, or none would exist.
             _failure ??= Failures.Describe(e);
@@ -78,14 +83,30 @@ public sealed class LabelPrintingWorkflow
             var voiding = new VoidLabelInput(input.ShipmentId);
             _saga.Register("void label", () => Workflow.ExecuteActivityAsync(
                 (ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
-            await _recorder.RecordAsync("purchasing", "label purchase");
             var purchase = new BuyLabelInput(input.ShipmentId, input.OrderId, rate, from, to, input.Parcel, input.ReturnId);
+            if (inSteps)
+            {
+                purchase = purchase with { Record = new StepRecord(_recorder.Prepare("purchasing", "label purchase")) };
+            }
+            else
+            {
+                await _recorder.RecordAsync("purchasing", "label purchase");
+            }
+
             var label = _label = await _timeline.RunAsync("buy label", () => Workflow.ExecuteActivityAsync(
                 (ILabelActivities a) => a.BuyLabelAsync(purchase), ActivityProfiles.Provider));
 
             var labelFacts = new Dictionary<string, string> { ["trackingNumber"] = label.TrackingNumber, ["carrier"] = label.Carrier };
-            await _recorder.RecordAsync("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts);
             var rendering = new RenderLabelInput(input.ShipmentId, from, to, input.Parcel);
+            if (inSteps)
+            {
+                rendering = rendering with { Record = new StepRecord(_recorder.Prepare("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts)) };
+            }
+            else
+            {
+                await _recorder.RecordAsync("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts);
+            }
+
             await _timeline.RunAsync("render label", () => Workflow.ExecuteActivityAsync(
                 (ILabelActivities a) => a.RenderLabelAsync(rendering), ActivityProfiles.BusinessStep));
 
@@ -154,8 +175,16 @@ public sealed class LabelPrintingWorkflow
             return false;
         }
 
-        await _recorder!.RecordAsync("printing", "waiting for print station", label.Amount, label.Currency);
         var job = new CreatePrintJobInput(input.ShipmentId, input.StationId);
+        if (_recorder!.InSteps)
+        {
+            job = job with { Record = new StepRecord(_recorder.Prepare("printing", "waiting for print station", label.Amount, label.Currency)) };
+        }
+        else
+        {
+            await _recorder.RecordAsync("printing", "waiting for print station", label.Amount, label.Currency);
+        }
+
         _printJob = await _timeline.RunAsync("queue print job", () => Workflow.ExecuteActivityAsync(
             (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
 

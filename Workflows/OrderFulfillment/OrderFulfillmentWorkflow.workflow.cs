@@ -31,13 +31,17 @@ public sealed class OrderFulfillmentWorkflow
     private CancelRequest? _cancel;
     private string? _failure;
 
+    // Patches.OneTransactionPerStep: each step's activity writes the status, email and read model with its own rows.
+    private bool _inSteps;
+    private ApprovalRequest? _approvalRequest;
+
     /// <summary>Initializes a new instance of the <see cref="OrderFulfillmentWorkflow"/> class.</summary>
     [WorkflowInit]
     public OrderFulfillmentWorkflow(FulfillOrderInput input)
     {
         _timeline = new Timeline(input.Resume?.Timeline);
         _saga = new Saga(_timeline);
-        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
+        _approval = new ApprovalGate(_timeline, PublishApprovalAsync);
     }
 
     /// <summary>Gets the order's status: stage, timeline, pending approval, money, shipment, compensations.</summary>
@@ -65,6 +69,8 @@ public sealed class OrderFulfillmentWorkflow
     {
         _input = input;
         _recorder = new RunRecorder("OrderFulfillment", input.OrderId, input.OrderId, input.CustomerId, () => Status);
+        _inSteps = Workflow.Patched(Patches.OneTransactionPerStep);
+        _recorder.InSteps = _inSteps;
         if (input.Resume is { } resume)
         {
             return await ResumeAwaitingDeliveryAsync(resume);
@@ -98,7 +104,7 @@ public sealed class OrderFulfillmentWorkflow
                 return await UnwindAsync("cancelled", _cancel is not null ? $"cancelled by {_cancel.RequestedBy}" : "not shipped by the deadline");
             }
 
-            return await AwaitDeliveryAsync(Workflow.UtcNow + Deadlines.DeliverBy);
+            return await AwaitDeliveryAsync(Workflow.UtcNow + Deadlines.DeliverBy, recorded: _inSteps);
         }
         catch (Exception e) when (e is ActivityFailureException or ChildWorkflowFailureException or ApplicationFailureException)
         {
@@ -164,8 +170,17 @@ public sealed class OrderFulfillmentWorkflow
 
     private async Task PlaceAsync(FulfillOrderInput input)
     {
-        await _recorder!.RecordAsync("pending", "validating");
         var order = new PlaceOrderInput(input.OrderId, input.CustomerId, input.Currency, input.Lines, ToPostal(input.ShippingAddress)!, ToPostal(input.BillingAddress));
+        if (_inSteps)
+        {
+            // The row is first written with the order it describes: an order that fails validation has no row until the unwind closes it.
+            order = order with { Record = new StepRecord(_recorder!.Prepare("pending", "validating")) };
+        }
+        else
+        {
+            await _recorder!.RecordAsync("pending", "validating");
+        }
+
         var placed = await _timeline.RunAsync("validate order", () => Workflow.ExecuteActivityAsync(
             (IOrderActivities a) => a.PlaceOrderAsync(order), ActivityProfiles.BusinessStep));
         _money = new OrderMoney(placed.Currency, placed.Total, null, 0, 0, 0);
@@ -176,8 +191,15 @@ public sealed class OrderFulfillmentWorkflow
         // Registered before the step: a reservation that committed but whose answer was lost is still released.
         _saga.Register("release inventory", () => Workflow.ExecuteActivityAsync(
             (IInventoryActivities a) => a.ReleaseInventoryAsync(input.OrderId), ActivityProfiles.Bookkeeping));
-        await _recorder!.RecordAsync("pending", "reserving inventory", _money!.Total, _money.Currency);
         var reserve = new ReserveInventoryInput(input.OrderId, input.Lines, input.ShippingAddress.Country);
+        if (_inSteps)
+        {
+            reserve = reserve with { Record = new StepRecord(_recorder!.Prepare("pending", "reserving inventory", _money!.Total, _money.Currency), [OrderStatusNow("reserved")]) };
+            return await _timeline.RunAsync("reserve inventory", () => Workflow.ExecuteActivityAsync(
+                (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
+        }
+
+        await _recorder!.RecordAsync("pending", "reserving inventory", _money!.Total, _money.Currency);
         var reservation = await _timeline.RunAsync("reserve inventory", () => Workflow.ExecuteActivityAsync(
             (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
         await SetOrderStatusAsync("reserved");
@@ -188,11 +210,21 @@ public sealed class OrderFulfillmentWorkflow
     {
         var paymentId = PaymentIds.ForOrder(input.OrderId);
         _saga.Register("void or refund payment", ReversePaymentAsync);
-        await _recorder!.RecordAsync("reserved", "authorizing payment", _money!.Total, _money.Currency);
+        var authorize = new AuthorizePaymentInput(input.OrderId, input.CustomerId, _money!.Total, _money.Currency, input.PaymentMethod);
+        if (_inSteps)
+        {
+            // The payment row and the view that says the run waits for it commit together. The order becomes
+            // authorized with the next step (the risk check): the provider's settlement is written by its webhook,
+            // which has no step record to carry.
+            authorize = authorize with { Record = new StepRecord(_recorder!.Prepare("reserved", "authorizing payment", _money.Total, _money.Currency)) };
+        }
+        else
+        {
+            await _recorder!.RecordAsync("reserved", "authorizing payment", _money.Total, _money.Currency);
+        }
 
-        var authorize = new AuthorizePaymentInput(input.OrderId, input.CustomerId, _money.Total, _money.Currency, input.PaymentMethod);
         PaymentAuthorization authorization;
-        if (Workflow.Patched(Patches.AuthorizeThenAwaitSettlement))
+        if (_inSteps || Workflow.Patched(Patches.AuthorizeThenAwaitSettlement))
         {
             // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict,
             // completed by its webhook or, when that is late, read from the provider.
@@ -209,14 +241,25 @@ public sealed class OrderFulfillmentWorkflow
         }
 
         _money = _money with { PaymentId = authorization.PaymentId ?? paymentId, Authorized = authorization.Amount };
-        await SetOrderStatusAsync("authorized");
+        if (!_inSteps)
+        {
+            await SetOrderStatusAsync("authorized");
+        }
     }
 
     /// <summary>Returns null when the order may proceed, else how it ends (rejected, expired, cancelled) and why.</summary>
     private async Task<(string Status, string Reason)?> SeekApprovalAsync(FulfillOrderInput input)
     {
-        await _recorder!.RecordAsync("authorized", "risk check", _money!.Total, _money.Currency);
-        var check = new RiskCheckInput(input.OrderId, input.CustomerId, _money.Total, _money.Currency, ToPostal(input.ShippingAddress)!, ToPostal(input.BillingAddress));
+        var check = new RiskCheckInput(input.OrderId, input.CustomerId, _money!.Total, _money.Currency, ToPostal(input.ShippingAddress)!, ToPostal(input.BillingAddress));
+        if (_inSteps)
+        {
+            check = check with { Record = new StepRecord(_recorder!.Prepare("authorized", "risk check", _money.Total, _money.Currency), [OrderStatusNow("authorized")]) };
+        }
+        else
+        {
+            await _recorder!.RecordAsync("authorized", "risk check", _money.Total, _money.Currency);
+        }
+
         var risk = await _timeline.RunAsync("risk check", () => Workflow.ExecuteActivityAsync(
             (IRiskActivities a) => a.AssessOrderRiskAsync(check), ActivityProfiles.BusinessStep));
         if (_cancel is not null)
@@ -232,17 +275,26 @@ public sealed class OrderFulfillmentWorkflow
 
         var reason = $"risk score {risk.Score}: {string.Join(", ", risk.Reasons)}";
         var requestedAt = Workflow.UtcNow;
-        await SetOrderStatusAsync("awaiting_approval");
-        await _recorder.RecordAsync("awaiting_approval", "awaiting approval", _money.Total, _money.Currency);
         var approvalRequest = new ApprovalRequest(Workflow.Info.WorkflowId, "order", input.OrderId, reason, requestedAt, requestedAt + Deadlines.ApprovalExpiry);
-        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+        if (_inSteps)
+        {
+            // Requested when the gate opens (PublishApprovalAsync), so the request, the order's status and a view that
+            // shows the pending approval commit together; the reminder email goes with the view that shows it.
+            _approvalRequest = approvalRequest;
+        }
+        else
+        {
+            await SetOrderStatusAsync("awaiting_approval");
+            await _recorder!.RecordAsync("awaiting_approval", "awaiting approval", _money.Total, _money.Currency);
+            await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+        }
 
         var decision = await _approval.WaitAsync(
             reason,
             Deadlines.ApprovalReminder,
             Deadlines.ApprovalExpiry,
             () => _cancel is not null,
-            () => NotifyAsync("approval_needed", "approval-reminder", ("reason", reason)));
+            () => _inSteps ? Task.CompletedTask : NotifyAsync("approval_needed", "approval-reminder", ("reason", reason)));
 
         var recorded = decision.Outcome switch
         {
@@ -251,12 +303,23 @@ public sealed class OrderFulfillmentWorkflow
             _ => "expired",
         };
         var decided = new ApprovalDecision(Workflow.Info.WorkflowId, "order", input.OrderId, recorded, decision.DecidedBy, decision.DecidedAt, decision.Reason);
+        if (_inSteps)
+        {
+            // The decision, the order's move to approved and the view showing the decision commit together.
+            var approved = decision.Outcome == DecisionOutcome.Approved ? new[] { OrderStatusNow("approved") } : null;
+            decided = decided with { Record = new StepRecord(_recorder!.PrepareRefresh(), approved) };
+        }
+
         await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
         var because = $"{decision.Outcome} by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}");
         switch (decision.Outcome)
         {
             case DecisionOutcome.Approved:
-                await SetOrderStatusAsync("approved");
+                if (!_inSteps)
+                {
+                    await SetOrderStatusAsync("approved");
+                }
+
                 return null;
             case DecisionOutcome.Rejected:
                 return ("rejected", because);
@@ -269,21 +332,41 @@ public sealed class OrderFulfillmentWorkflow
 
     private async Task CaptureAsync()
     {
-        await _recorder!.RecordAsync("approved", "capturing payment", _money!.Total, _money.Currency);
-        var captureInput = new CapturePaymentInput(_money.PaymentId!);
+        var captureInput = new CapturePaymentInput(_money!.PaymentId!);
+        if (_inSteps)
+        {
+            var run = _recorder!.Prepare("approved", "capturing payment", _money.Total, _money.Currency);
+            captureInput = captureInput with { Record = new StepRecord(run, [OrderStatusNow("captured")], Notification("order_confirmed", "confirmed")) };
+        }
+        else
+        {
+            await _recorder!.RecordAsync("approved", "capturing payment", _money.Total, _money.Currency);
+        }
+
         var capture = await _timeline.RunAsync("capture payment", () => Workflow.ExecuteActivityAsync(
             (IPaymentActivities a) => a.CapturePaymentAsync(captureInput), ActivityProfiles.Provider));
         _money = _money with { Captured = capture.CapturedAmount };
-        await SetOrderStatusAsync("captured");
-        await NotifyAsync("order_confirmed", "confirmed");
+        if (!_inSteps)
+        {
+            await SetOrderStatusAsync("captured");
+            await NotifyAsync("order_confirmed", "confirmed");
+        }
     }
 
     private async Task PrintLabelAsync(FulfillOrderInput input, InventoryReservation reservation)
     {
         var shipmentId = $"{input.OrderId}-1";
         var locationId = reservation.Lines[0].LocationId;
-        await _recorder!.RecordAsync("captured", "printing label", _money!.Total, _money.Currency);
         var prepare = new PrepareShipmentInput(shipmentId, input.OrderId, "outbound", locationId, input.ShippingAddress, input.Lines);
+        if (_inSteps)
+        {
+            prepare = prepare with { Record = new StepRecord(_recorder!.Prepare("captured", "printing label", _money!.Total, _money.Currency)) };
+        }
+        else
+        {
+            await _recorder!.RecordAsync("captured", "printing label", _money!.Total, _money.Currency);
+        }
+
         var shipment = await _timeline.RunAsync("prepare shipment", () => Workflow.ExecuteActivityAsync(
             (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
         _shipment = new OrderShipment(shipmentId, null, null, null, null, null, null);
@@ -352,27 +435,49 @@ public sealed class OrderFulfillmentWorkflow
         }
 
         var orderId = _input!.OrderId;
-        await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
-            (IInventoryActivities a) => a.CommitInventoryAsync(orderId), ActivityProfiles.Bookkeeping));
+        if (_inSteps)
+        {
+            // The stock leaves the books, the order ships, the customer's email and the view awaiting delivery: one transaction.
+            var run = _recorder.Prepare("shipped", "awaiting delivery", _money.Total, _money.Currency);
+            var commit = new CommitOrderInventoryInput(orderId) { Record = new StepRecord(run, [OrderStatusNow("shipped")], Notification("order_shipped", "shipped")) };
+            await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
+                (IInventoryActivities a) => a.CommitOrderInventoryAsync(commit), ActivityProfiles.Bookkeeping));
+        }
+        else
+        {
+            await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
+                (IInventoryActivities a) => a.CommitInventoryAsync(orderId), ActivityProfiles.Bookkeeping));
+        }
 
         // Shipped goods stay shipped: nothing after this point is undone by the saga.
         _saga.Discard("release inventory");
         _saga.Discard("void label");
         _saga.Discard("void or refund payment");
-        await SetOrderStatusAsync("shipped");
-        await NotifyAsync("order_shipped", "shipped");
+        if (!_inSteps)
+        {
+            await SetOrderStatusAsync("shipped");
+            await NotifyAsync("order_shipped", "shipped");
+        }
+
         return true;
     }
 
-    private async Task<FulfillOrderResult> AwaitDeliveryAsync(DateTime deliverBy)
+    /// <param name="recorded">Whether the step that shipped the order already wrote the view awaiting delivery.</param>
+    private async Task<FulfillOrderResult> AwaitDeliveryAsync(DateTime deliverBy, bool recorded = false)
     {
-        await _recorder!.RecordAsync("shipped", "awaiting delivery", _money!.Total, _money.Currency);
+        var recorder = _recorder!;
+        var money = _money!;
+        if (!recorded)
+        {
+            await recorder.RecordAsync("shipped", "awaiting delivery", money.Total, money.Currency);
+        }
+
         while (_shipment!.DeliveredAt is null)
         {
             if (Workflow.CurrentHistoryLength > HistoryEventLimit || Workflow.ContinueAsNewSuggested)
             {
                 var carryOver = new OrderCarryOver(
-                    _recorder.Status, _recorder.Sequence, _timeline.Entries, _approval.Decision, _money, _shipment, _seenCarrierEvents, deliverBy);
+                    recorder.Status, recorder.Sequence, _timeline.Entries, _approval.Decision, _money ?? money, _shipment, _seenCarrierEvents, deliverBy);
                 var next = _input! with { Resume = carryOver };
                 throw Workflow.CreateContinueAsNewException((OrderFulfillmentWorkflow wf) => wf.RunAsync(next));
             }
@@ -382,21 +487,35 @@ public sealed class OrderFulfillmentWorkflow
             {
                 // Money is captured and goods are gone: flag for people (a claim with the carrier), do not wait forever.
                 _timeline.Add("delivery", StepOutcome.Failed, $"not delivered by {deliverBy:u}");
+                if (_inSteps)
+                {
+                    await RecordStepAsync(new StepRecord(
+                        _recorder!.Prepare("delivery_exception", "done", _money!.Total, _money.Currency, closed: true), [OrderStatusNow("failed", "delivery deadline passed")]));
+                    return Result("delivery_exception");
+                }
+
                 await SetOrderStatusAsync("failed", "delivery deadline passed");
-                await _recorder.RecordAsync("delivery_exception", "done", _money.Total, _money.Currency, closed: true);
+                await _recorder!.RecordAsync("delivery_exception", "done", _money!.Total, _money.Currency, closed: true);
                 return Result("delivery_exception");
             }
 
             ApplyCarrierEvents();
             if (_shipment.DeliveredAt is null)
             {
-                await _recorder.RefreshAsync();
+                await recorder.RefreshAsync();
             }
+        }
+
+        if (_inSteps)
+        {
+            await RecordStepAsync(new StepRecord(
+                _recorder!.Prepare("completed", "done", _money!.Total, _money.Currency, closed: true), [OrderStatusNow("delivered"), OrderStatusNow("completed")]));
+            return Result("completed");
         }
 
         await SetOrderStatusAsync("delivered");
         await SetOrderStatusAsync("completed");
-        await _recorder.RecordAsync("completed", "done", _money.Total, _money.Currency, closed: true);
+        await _recorder!.RecordAsync("completed", "done", _money!.Total, _money.Currency, closed: true);
         return Result("completed");
     }
 
@@ -457,14 +576,36 @@ public sealed class OrderFulfillmentWorkflow
             _ => "failed",
         };
 
+        var facts = new Dictionary<string, string> { ["reason"] = reason };
+        var tellCustomer = status is "cancelled" or "rejected" or "expired";
+        if (_inSteps)
+        {
+            // The order's final status, the customer's email and the closed row in one step. An order that failed
+            // validation has no row to move; should the step fail anyway (a data error), the row still closes alone.
+            var closing = new StepRecord(
+                _recorder!.Prepare(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts),
+                _money is null ? null : [OrderStatusNow(orderStatus, reason)],
+                tellCustomer && _money is not null ? Notification("order_cancelled", "cancelled") : null);
+            try
+            {
+                await RecordStepAsync(closing);
+            }
+            catch (ActivityFailureException e)
+            {
+                _timeline.Add("order status", StepOutcome.Failed, Failures.Describe(e));
+                await _recorder.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
+            }
+
+            return Result(status);
+        }
+
         // The order row may not exist (it failed validation) or refuse the write: the run still closes, with the reason.
         await ClosingStepAsync("order status", () => SetOrderStatusAsync(orderStatus, reason));
-        if (status is "cancelled" or "rejected" or "expired")
+        if (tellCustomer)
         {
             await ClosingStepAsync("notify customer", () => NotifyAsync("order_cancelled", "cancelled"));
         }
 
-        var facts = new Dictionary<string, string> { ["reason"] = reason };
         await _recorder!.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
         return Result(status);
     }
@@ -476,7 +617,7 @@ public sealed class OrderFulfillmentWorkflow
         {
             await action();
         }
-        catch (ActivityFailureException e) when (Workflow.Patched(Patches.UnwindClosesDespiteFailedSteps))
+        catch (Exception e) when (Failures.IsActivityFailure(e) && Workflow.Patched(Patches.UnwindClosesDespiteFailedSteps))
         {
             _timeline.Add(step, StepOutcome.Failed, Failures.Describe(e));
         }
@@ -515,6 +656,45 @@ public sealed class OrderFulfillmentWorkflow
         ? null
         : new PostalAddress(address.Name, address.Line1, address.Line2, address.City, address.Region, address.PostalCode, address.Country);
 
+    private UpdateOrderStatusInput OrderStatusNow(string status, string? reason = null) => new(_input!.OrderId, status, Workflow.UtcNow, reason);
+
+    /// <summary>A step with no rows of its own beyond the order's status (delivery, the end of an unwind); closing writes outlive a cancel.</summary>
+    private async Task RecordStepAsync(StepRecord record)
+    {
+        await Workflow.ExecuteActivityAsync(
+            (IReadModelActivities a) => a.RecordStepAsync(record), record.Run is { Closed: true } ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
+        if (record.Run is { } run)
+        {
+            _recorder!.Written(run);
+        }
+    }
+
+    /// <summary>
+    /// What the approval gate shows changed. Before <see cref="Patches.OneTransactionPerStep"/> the view is written
+    /// again each time; after it, the request and the reminder are steps that carry the view, and the decision's view
+    /// travels with the step that records the decision (which comes right after).
+    /// </summary>
+    private Task PublishApprovalAsync(ApprovalMoment moment)
+    {
+        if (!_inSteps)
+        {
+            return _recorder!.RefreshAsync();
+        }
+
+        switch (moment)
+        {
+            case ApprovalMoment.Asked:
+                var record = new StepRecord(_recorder!.Prepare("awaiting_approval", "awaiting approval", _money!.Total, _money.Currency), [OrderStatusNow("awaiting_approval")]);
+                var request = _approvalRequest! with { Record = record };
+                return Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(request), ActivityProfiles.Bookkeeping);
+            case ApprovalMoment.Reminded:
+                return RecordStepAsync(new StepRecord(
+                    _recorder!.PrepareRefresh(), Notification: Notification("approval_needed", "approval-reminder", ("reason", _approvalRequest!.Reason))));
+            default:
+                return Task.CompletedTask;
+        }
+    }
+
     private Task SetOrderStatusAsync(string status, string? reason = null)
     {
         var update = new UpdateOrderStatusInput(_input!.OrderId, status, Workflow.UtcNow, reason);
@@ -524,14 +704,20 @@ public sealed class OrderFulfillmentWorkflow
     /// <summary>Writes a customer email once per order and event (the key makes retries and replays harmless).</summary>
     private Task NotifyAsync(string template, string what, params (string Key, string Value)[] extra)
     {
+        var notification = Notification(template, what, extra);
+        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+    }
+
+    /// <summary>A customer email keyed once per order and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>
+    private CustomerNotification Notification(string template, string what, params (string Key, string Value)[] extra)
+    {
         var data = new Dictionary<string, string> { ["orderId"] = _input!.OrderId };
         foreach (var (key, value) in extra)
         {
             data[key] = value;
         }
 
-        var notification = new CustomerNotification($"{_input.OrderId}:{what}", _input.CustomerId, template, data);
-        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+        return new CustomerNotification($"{_input.OrderId}:{what}", _input.CustomerId, template, data);
     }
 
     // An order that failed validation has no money facts yet: it ends with zeros, not a null the run would trip on.

@@ -28,8 +28,8 @@ public sealed class RefundProcessingWorkflow
     /// <summary>Initializes a new instance of the <see cref="RefundProcessingWorkflow"/> class.</summary>
     public RefundProcessingWorkflow()
     {
-        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
-        _escalation = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
+        _approval = new ApprovalGate(_timeline, _ => _recorder!.RefreshAsync());
+        _escalation = new ApprovalGate(_timeline, _ => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the refund's status.</summary>
@@ -59,6 +59,10 @@ public sealed class RefundProcessingWorkflow
     {
         _request = request;
         _recorder = new RunRecorder("RefundProcessing", request.RefundId, request.OrderId, request.CustomerId, () => Status);
+
+        // Patches.OneTransactionPerStep: the provider refund and its closing step write the view in their transactions;
+        // the writes around the read-only validation and the approval waits are local activities.
+        _recorder.InSteps = Workflow.Patched(Patches.OneTransactionPerStep);
         return _recorder.ClosesOnFailureAsync(() => RefundAsync(request), reason => _failure ??= reason);
     }
 
@@ -101,12 +105,20 @@ public sealed class RefundProcessingWorkflow
         }
 
         // The pivot. The provider call keeps its idempotency key across attempts, so retrying cannot pay twice.
-        await _recorder.RecordAsync("refunding", "provider refund", request.Amount, request.Currency);
+        var refund = new RefundPaymentInput(request.RefundId, paymentId, request.Amount, request.Currency, request.Reason, request.ReturnId);
+        if (_recorder.InSteps)
+        {
+            refund = refund with { Record = new StepRecord(_recorder.Prepare("refunding", "provider refund", request.Amount, request.Currency)) };
+        }
+        else
+        {
+            await _recorder.RecordAsync("refunding", "provider refund", request.Amount, request.Currency);
+        }
+
         RefundSettlement settlement;
         try
         {
-            var refund = new RefundPaymentInput(request.RefundId, paymentId, request.Amount, request.Currency, request.Reason, request.ReturnId);
-            if (Workflow.Patched(Patches.RefundThenAwaitSettlement))
+            if (_recorder.InSteps || Workflow.Patched(Patches.RefundThenAwaitSettlement))
             {
                 // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict.
                 var awaited = request.RefundId;
@@ -130,11 +142,22 @@ public sealed class RefundProcessingWorkflow
 
         _providerRefundId = settlement.ProviderRefundId;
         var refundId = request.RefundId;
+        var amount = $"{settlement.Amount} {settlement.Currency}";
+        var facts = new Dictionary<string, string> { ["providerRefundId"] = settlement.ProviderRefundId };
+        if (_recorder.InSteps)
+        {
+            // The ledger entry, the customer's email and the closed row: one step.
+            var run = _recorder.Prepare("refunded", "done", settlement.Amount, settlement.Currency, closed: true, details: facts);
+            var closing = new CloseRefundInput(refundId) { Record = new StepRecord(run, Notification: Notification(request, "refund_issued", "refund-issued", ("amount", amount))) };
+            await _timeline.RunAsync("ledger entry", () => Workflow.ExecuteActivityAsync(
+                (IPaymentActivities a) => a.CloseRefundAsync(closing), ActivityProfiles.Bookkeeping));
+            _recorder.Written(run);
+            return new RefundResult(request.RefundId, "refunded", settlement.Amount, settlement.Currency, settlement.ProviderRefundId, null);
+        }
+
         await _timeline.RunAsync("ledger entry", () => Workflow.ExecuteActivityAsync(
             (IPaymentActivities a) => a.RecordRefundLedgerEntryAsync(refundId), ActivityProfiles.Bookkeeping));
-        var amount = $"{settlement.Amount} {settlement.Currency}";
         await _timeline.RunAsync("notify customer", () => NotifyAsync(request, "refund_issued", "refund-issued", ("amount", amount)));
-        var facts = new Dictionary<string, string> { ["providerRefundId"] = settlement.ProviderRefundId };
         await _recorder.RecordAsync("refunded", "done", settlement.Amount, settlement.Currency, closed: true, details: facts);
         return new RefundResult(request.RefundId, "refunded", settlement.Amount, settlement.Currency, settlement.ProviderRefundId, null);
     }
@@ -200,8 +223,16 @@ public sealed class RefundProcessingWorkflow
         var requestedAt = Workflow.UtcNow;
         if (!_escalated)
         {
-            await _recorder!.RecordAsync("awaiting_approval", "awaiting approval", request.Amount, request.Currency);
             var approvalRequest = new ApprovalRequest(Workflow.Info.WorkflowId, "refund", request.RefundId, reason, requestedAt, requestedAt + expireAfter);
+            if (_recorder!.InSteps)
+            {
+                approvalRequest = approvalRequest with { Record = new StepRecord(_recorder.Prepare("awaiting_approval", "awaiting approval", request.Amount, request.Currency)) };
+            }
+            else
+            {
+                await _recorder.RecordAsync("awaiting_approval", "awaiting approval", request.Amount, request.Currency);
+            }
+
             await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
         }
 
@@ -211,14 +242,20 @@ public sealed class RefundProcessingWorkflow
     /// <summary>Writes a notification once per refund and event (the key makes retries and replays harmless).</summary>
     private static Task NotifyAsync(RefundRequest request, string template, string what, params (string Key, string Value)[] extra)
     {
+        var notification = Notification(request, template, what, extra);
+        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+    }
+
+    /// <summary>A customer email keyed once per refund and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>
+    private static CustomerNotification Notification(RefundRequest request, string template, string what, params (string Key, string Value)[] extra)
+    {
         var data = new Dictionary<string, string> { ["refundId"] = request.RefundId, ["orderId"] = request.OrderId };
         foreach (var (key, value) in extra)
         {
             data[key] = value;
         }
 
-        var notification = new CustomerNotification($"{request.RefundId}:{what}", request.CustomerId, template, data);
-        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+        return new CustomerNotification($"{request.RefundId}:{what}", request.CustomerId, template, data);
     }
 
     private Task CloseAsync(string status, string reason)

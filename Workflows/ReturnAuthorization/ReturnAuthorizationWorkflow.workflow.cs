@@ -35,7 +35,7 @@ public sealed class ReturnAuthorizationWorkflow
     public ReturnAuthorizationWorkflow()
     {
         _saga = new Saga(_timeline);
-        _approval = new ApprovalGate(_timeline, () => _recorder!.RefreshAsync());
+        _approval = new ApprovalGate(_timeline, _ => _recorder!.RefreshAsync());
     }
 
     /// <summary>Gets the return's status.</summary>

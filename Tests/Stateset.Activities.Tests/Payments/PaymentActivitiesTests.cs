@@ -180,6 +180,30 @@ public sealed class PaymentActivitiesTests(PostgresFixture postgres) : IAsyncLif
     }
 
     [Fact]
+    public async Task CloseRefund_RetriedAfterItsCommit_BooksOnceAndWritesOneEmailAndOneClosedRow()
+    {
+        var paymentId = await _h.CapturedPaymentAsync("o-13", 80.00m);
+        var token = await Attempts.CompletesAsynchronouslyAsync(
+            () => _h.Payments.RefundPaymentAsync(new RefundPaymentInput("rf-3", paymentId, 30.00m, "USD", "damaged")));
+        await _h.Completer.ForTokenAsync(token);
+        var run = new WorkflowRunUpdate("refund-rf-3", "RefundProcessing", "rf-3", "cus-ava", "refunded", "done", 4, DateTimeOffset.UtcNow, 30.00m, "USD", Closed: true)
+        {
+            View = System.Text.Json.JsonSerializer.SerializeToElement(new { refundId = "rf-3", status = "refunded" }),
+        };
+        var email = new CustomerNotification("rf-3:refund-issued", "cus-ava", "refund_issued", new Dictionary<string, string> { ["refundId"] = "rf-3" });
+        var closing = new CloseRefundInput("rf-3") { Record = new StepRecord(run, Notification: email) };
+
+        await Attempts.RunAsync(() => _h.Payments.CloseRefundAsync(closing));
+        await Attempts.RunAsync(() => _h.Payments.CloseRefundAsync(closing), attempt: 2);
+
+        Assert.Equal(1, await _h.Db.ScalarAsync<long>("SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount = -30.00"));
+        Assert.Equal(1, await _h.Db.ScalarAsync<long>("SELECT count(*) FROM notifications WHERE idempotency_key = 'rf-3:refund-issued'"));
+        Assert.Equal(1, await _h.Db.CountEventsAsync("notification.email_requested"));
+        Assert.Equal(1, await _h.Db.CountEventsAsync("workflow.updated"));
+        Assert.NotNull(await _h.Db.ScalarAsync<DateTime?>("SELECT closed_at FROM workflow_runs WHERE workflow_id = 'refund-rf-3'"));
+    }
+
+    [Fact]
     public async Task Refund_SettledByWebhook_IsBookedInTheLedgerWithoutAnotherStep()
     {
         var paymentId = await _h.CapturedPaymentAsync("o-20", 120.00m);
