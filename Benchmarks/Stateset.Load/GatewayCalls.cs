@@ -126,12 +126,23 @@ internal sealed class GatewayCalls(HttpClient http, Uri gateway, Uri sandboxes)
         await response.Content.CopyToAsync(Stream.Null, ct);
     }
 
-    /// <summary>Acknowledges a printed job.</summary>
-    public async Task AcknowledgeAsync(string key, string jobId, string stationId, CancellationToken ct)
+    /// <summary>
+    /// Acknowledges a printed job; false when the gateway answers 409 because the job's label run does not wait for
+    /// it yet (the job is listed as soon as its row commits, before the run has taken in that step's result).
+    /// </summary>
+    public async Task<bool> TryAcknowledgeAsync(string key, string jobId, string stationId, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway, $"print-jobs/{jobId}/ack")) { Content = JsonContent.Create(new { stationId }) };
         request.Headers.Add("X-Api-Key", key);
-        using var response = await SendAsync(request, ct);
+        using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode == HttpStatusCode.Conflict
+            && (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).TryGetProperty("title", out var title) && title.GetString() == "Not waiting")
+        {
+            return false;
+        }
+
+        await EnsureSuccessAsync(request, response, ct);
+        return true;
     }
 
     /// <summary>Has the carrier sandbox move the parcel and send its signed webhook; fails unless the gateway took it.</summary>

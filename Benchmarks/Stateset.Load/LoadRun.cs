@@ -49,6 +49,7 @@ internal static class LoadRun
         var sqlBefore = await DatabaseProbe.CountAsync(system.ConnectionString, system.CountsStatements, ct);
         var tasksBefore = await TemporalTaskCounts.ReadAsync(http, system.WorkerMetrics, ct);
         var cpuBefore = Sample(system);
+        var earlyBefore = traffic.EarlyAcknowledgements;
 
         var batch = await WithProgressAsync(
             "measured", traffic, options.Orders, () => traffic.RunAsync(options.Orders, options.Concurrency, options.Rate, ct), ct);
@@ -91,6 +92,7 @@ internal static class LoadRun
         }
 
         figures.Add("CPU/order system", total.TotalMilliseconds / n, "0.0", " ms");
+        figures.Add("print acks refused (409)", (double)(traffic.EarlyAcknowledgements - earlyBefore) / n, "0.00", "/order");
         AddMemory(figures, system, idle, cpuAfter);
         figures.Add("workflow tasks/order", tasks.WorkflowTasks / n, "0.0");
         figures.Add("activity tasks/order", tasks.ActivityTasks / n, "0.0");

@@ -36,6 +36,7 @@ internal sealed class OrderTraffic : IAsyncDisposable
     private int _started;
     private int _printed;
     private int _closed;
+    private int _earlyAcknowledgements;
 
     private OrderTraffic(GatewayCalls calls, string clientKey, Dictionary<string, string> stationKeys, string orderPrefix)
     {
@@ -72,6 +73,9 @@ internal sealed class OrderTraffic : IAsyncDisposable
 
         return traffic;
     }
+
+    /// <summary>Gets how many acknowledgements the gateway refused (409) because the label run did not wait for them yet.</summary>
+    public int EarlyAcknowledgements => Volatile.Read(ref _earlyAcknowledgements);
 
     /// <summary>Gets the counts a progress line shows: started, printed, closed.</summary>
     public (int Started, int Printed, int Closed) Progress => (Volatile.Read(ref _started), Volatile.Read(ref _printed), Volatile.Read(ref _closed));
@@ -319,7 +323,22 @@ internal sealed class OrderTraffic : IAsyncDisposable
         try
         {
             await _calls.FetchLabelAsync(key, job.ShipmentId, format, _stop.Token);
-            await _calls.AcknowledgeAsync(key, job.Id, stationId, _stop.Token);
+
+            // A station that acknowledges too early is told so (409) and tries again, as a station agent would.
+            var pause = TimeSpan.FromMilliseconds(50);
+            var trying = System.Diagnostics.Stopwatch.StartNew();
+            while (!await _calls.TryAcknowledgeAsync(key, job.Id, stationId, _stop.Token))
+            {
+                Interlocked.Increment(ref _earlyAcknowledgements);
+                if (trying.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new LoadException($"The label run of job {job.Id} did not wait for its acknowledgement within 30 s.");
+                }
+
+                await Task.Delay(pause, _stop.Token);
+                pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 1000));
+            }
+
             if (_awaitingPrint.TryRemove(job.ShipmentId, out var order))
             {
                 order.TrySetResult(job);
