@@ -22,6 +22,19 @@ internal sealed record Customer(string Id, string Currency, string Sku, object A
     ];
 }
 
+/// <summary>How the gateway answered a print acknowledgement.</summary>
+internal enum AckOutcome
+{
+    /// <summary>202: the label run goes on.</summary>
+    Accepted,
+
+    /// <summary>409: the label run does not wait for this job yet.</summary>
+    NotWaiting,
+
+    /// <summary>5xx: the gateway failed; a station tries again.</summary>
+    ServerError,
+}
+
 /// <summary>One print job as a station sees it.</summary>
 internal sealed record StationJob(string Id, string ShipmentId, string Carrier, string? CarrierLabelId);
 
@@ -127,10 +140,10 @@ internal sealed class GatewayCalls(HttpClient http, Uri gateway, Uri sandboxes)
     }
 
     /// <summary>
-    /// Acknowledges a printed job; false when the gateway answers 409 because the job's label run does not wait for
-    /// it yet (the job is listed as soon as its row commits, before the run has taken in that step's result).
+    /// Acknowledges a printed job. 409 "not waiting" means the job's label run does not wait for it yet (the job is
+    /// listed as soon as its row commits, before the run has taken in that step's result); 5xx means the gateway failed.
     /// </summary>
-    public async Task<bool> TryAcknowledgeAsync(string key, string jobId, string stationId, CancellationToken ct)
+    public async Task<AckOutcome> TryAcknowledgeAsync(string key, string jobId, string stationId, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway, $"print-jobs/{jobId}/ack")) { Content = JsonContent.Create(new { stationId }) };
         request.Headers.Add("X-Api-Key", key);
@@ -138,11 +151,16 @@ internal sealed class GatewayCalls(HttpClient http, Uri gateway, Uri sandboxes)
         if (response.StatusCode == HttpStatusCode.Conflict
             && (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).TryGetProperty("title", out var title) && title.GetString() == "Not waiting")
         {
-            return false;
+            return AckOutcome.NotWaiting;
+        }
+
+        if ((int)response.StatusCode >= 500)
+        {
+            return AckOutcome.ServerError;
         }
 
         await EnsureSuccessAsync(request, response, ct);
-        return true;
+        return AckOutcome.Accepted;
     }
 
     /// <summary>Has the carrier sandbox move the parcel and send its signed webhook; fails unless the gateway took it.</summary>

@@ -24,13 +24,21 @@ internal static class LoadRun
         await using var traffic = await OrderTraffic.StartAsync(calls, system.AdminKey, ct);
         var idle = system.Parts.ToDictionary(p => p.Name, p => p.Sample?.Invoke());
         var figures = new Figures(title);
-        if (options.Approvals is { } approvals)
+        try
         {
-            await HoldForApprovalAsync(system, traffic, approvals, options, idle, figures, ct);
+            if (options.Approvals is { } approvals)
+            {
+                await HoldForApprovalAsync(system, traffic, approvals, options, idle, figures, ct);
+            }
+            else
+            {
+                await FullOrdersAsync(system, traffic, options, idle, figures, ct);
+            }
         }
-        else
+        catch
         {
-            await FullOrdersAsync(system, traffic, options, idle, figures, ct);
+            system.KeepLogs();
+            throw;
         }
 
         return figures;
@@ -50,6 +58,7 @@ internal static class LoadRun
         var tasksBefore = await TemporalTaskCounts.ReadAsync(http, system.WorkerMetrics, ct);
         var cpuBefore = Sample(system);
         var earlyBefore = traffic.EarlyAcknowledgements;
+        var failedBefore = traffic.FailedAcknowledgements;
 
         var batch = await WithProgressAsync(
             "measured", traffic, options.Orders, () => traffic.RunAsync(options.Orders, options.Concurrency, options.Rate, ct), ct);
@@ -93,6 +102,7 @@ internal static class LoadRun
 
         figures.Add("CPU/order system", total.TotalMilliseconds / n, "0.0", " ms");
         figures.Add("print acks refused (409)", (double)(traffic.EarlyAcknowledgements - earlyBefore) / n, "0.00", "/order");
+        figures.Add("print acks failed (5xx)", traffic.FailedAcknowledgements - failedBefore, "0");
         AddMemory(figures, system, idle, cpuAfter);
         figures.Add("workflow tasks/order", tasks.WorkflowTasks / n, "0.0");
         figures.Add("activity tasks/order", tasks.ActivityTasks / n, "0.0");

@@ -23,7 +23,9 @@ internal sealed record BatchResult(IReadOnlyList<string> OrderIds, IReadOnlyList
 /// </summary>
 internal sealed class OrderTraffic : IAsyncDisposable
 {
-    private static readonly TimeSpan OrderTimeout = TimeSpan.FromMinutes(10);
+    // Long enough for the last of 1,000 orders started at once on a slow machine; an order that ends early is caught
+    // at once (see FulfilAsync), so only one stuck for good waits this out.
+    private static readonly TimeSpan OrderTimeout = TimeSpan.FromMinutes(20);
     private readonly GatewayCalls _calls;
     private readonly string _clientKey;
     private readonly Dictionary<string, string> _stationKeys;
@@ -37,6 +39,7 @@ internal sealed class OrderTraffic : IAsyncDisposable
     private int _printed;
     private int _closed;
     private int _earlyAcknowledgements;
+    private int _failedAcknowledgements;
 
     private OrderTraffic(GatewayCalls calls, string clientKey, Dictionary<string, string> stationKeys, string orderPrefix)
     {
@@ -76,6 +79,9 @@ internal sealed class OrderTraffic : IAsyncDisposable
 
     /// <summary>Gets how many acknowledgements the gateway refused (409) because the label run did not wait for them yet.</summary>
     public int EarlyAcknowledgements => Volatile.Read(ref _earlyAcknowledgements);
+
+    /// <summary>Gets how many acknowledgements the gateway failed with 5xx (the station tried again).</summary>
+    public int FailedAcknowledgements => Volatile.Read(ref _failedAcknowledgements);
 
     /// <summary>Gets the counts a progress line shows: started, printed, closed.</summary>
     public (int Started, int Printed, int Closed) Progress => (Volatile.Read(ref _started), Volatile.Read(ref _printed), Volatile.Read(ref _closed));
@@ -324,15 +330,18 @@ internal sealed class OrderTraffic : IAsyncDisposable
         {
             await _calls.FetchLabelAsync(key, job.ShipmentId, format, _stop.Token);
 
-            // A station that acknowledges too early is told so (409) and tries again, as a station agent would.
+            // A station told it is too early (409) or that the gateway failed (5xx) tries again, as a station agent would.
             var pause = TimeSpan.FromMilliseconds(50);
             var trying = System.Diagnostics.Stopwatch.StartNew();
-            while (!await _calls.TryAcknowledgeAsync(key, job.Id, stationId, _stop.Token))
+            AckOutcome outcome;
+            while ((outcome = await _calls.TryAcknowledgeAsync(key, job.Id, stationId, _stop.Token)) != AckOutcome.Accepted)
             {
-                Interlocked.Increment(ref _earlyAcknowledgements);
+                Interlocked.Increment(ref outcome == AckOutcome.NotWaiting ? ref _earlyAcknowledgements : ref _failedAcknowledgements);
                 if (trying.Elapsed > TimeSpan.FromSeconds(30))
                 {
-                    throw new LoadException($"The label run of job {job.Id} did not wait for its acknowledgement within 30 s.");
+                    throw new LoadException(outcome == AckOutcome.NotWaiting
+                        ? $"The label run of job {job.Id} did not wait for its acknowledgement within 30 s."
+                        : $"The gateway failed every acknowledgement of job {job.Id} for 30 s (5xx; see the gateway's log).");
                 }
 
                 await Task.Delay(pause, _stop.Token);

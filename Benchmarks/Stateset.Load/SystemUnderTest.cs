@@ -27,6 +27,7 @@ internal sealed class SystemUnderTest : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private readonly string _runDirectory;
     private LocalPostgresCluster? _postgres;
+    private bool _keepLogs;
 
     private SystemUnderTest(string runDirectory) => _runDirectory = runDirectory;
 
@@ -78,6 +79,9 @@ internal sealed class SystemUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>Keeps the services' logs when the run is stopped, for a run that failed.</summary>
+    public void KeepLogs() => _keepLogs = true;
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -94,7 +98,16 @@ internal sealed class SystemUnderTest : IAsyncDisposable
 
         try
         {
-            Directory.Delete(_runDirectory, recursive: true);
+            if (_keepLogs)
+            {
+                // The data is of no use after the run; the services' logs say why it failed.
+                Directory.Delete(Path.Combine(_runDirectory, "postgres"), recursive: true);
+                await Console.Error.WriteLineAsync($"The services' logs are kept in {_runDirectory}.");
+            }
+            else
+            {
+                Directory.Delete(_runDirectory, recursive: true);
+            }
         }
         catch (IOException)
         {
@@ -235,6 +248,9 @@ internal sealed class SystemUnderTest : IAsyncDisposable
             new("sandboxes", sandboxes.Sample),
             new("load generator", () => ProcFs.Process(Environment.ProcessId)),
         ];
+
+        // For dotnet-counters, dotnet-trace or top while the load runs.
+        Console.WriteLine($"  processes: {string.Join(", ", _processes.Select(p => $"{p.Name} {p.Id}"))}, postgresql {postmaster}, load generator {Environment.ProcessId}");
     }
 
     private ServiceProcess Launch(string name, string executable, IEnumerable<string> arguments, Dictionary<string, string?> environment)
