@@ -157,7 +157,7 @@ internal static class LoadRun
                 throw new LoadException($"Only {waiting} of {count} orders reached the approval wait within 15 minutes.");
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            await Task.Delay(progress.Interval, ct);
         }
 
         progress.Done();
@@ -200,6 +200,7 @@ internal static class LoadRun
         }
 
         figures.Add("RSS system", $"{nowTotal / 1048576.0:0} MB (idle {idleTotal / 1048576.0:0} MB)");
+        figures.Add("PostgreSQL processes", system.PostgresProcesses, "0");
     }
 
     private static string Megabytes(ProcessSample sample) => $"{sample.MemoryBytes / 1048576.0:0} MB";
@@ -271,6 +272,7 @@ internal static class LoadRun
         private readonly bool _terminal = !Console.IsOutputRedirected;
         private int _width;
 
+        /// <summary>Gets how often the line is shown.</summary>
         public TimeSpan Interval => _terminal ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(5);
 
         public void Show(string text)

@@ -38,6 +38,9 @@ internal static class ProcFs
         return new ProcessSample(cpu, memory * 1024);
     }
 
+    /// <summary>How many children a process has now (PostgreSQL's backends and helpers).</summary>
+    public static int ChildCount(int parent) => Children(parent).Count();
+
     /// <summary>The parent process id of a process.</summary>
     public static int ParentOf(int pid) => int.Parse(Stat(pid)![1], CultureInfo.InvariantCulture);
 

@@ -28,6 +28,7 @@ internal sealed class SystemUnderTest : IAsyncDisposable
     private readonly string _runDirectory;
     private LocalPostgresCluster? _postgres;
     private bool _keepLogs;
+    private int _postmaster;
 
     private SystemUnderTest(string runDirectory) => _runDirectory = runDirectory;
 
@@ -54,6 +55,9 @@ internal sealed class SystemUnderTest : IAsyncDisposable
 
     /// <summary>Gets the parts whose CPU and memory are reported, in print order.</summary>
     public IReadOnlyList<MeasuredPart> Parts { get; private set; } = [];
+
+    /// <summary>Gets how many processes PostgreSQL runs now (one per open connection, plus its helpers).</summary>
+    public int PostgresProcesses => ProcFs.ChildCount(_postmaster);
 
     /// <summary>Gets a value indicating whether pg_stat_statements counts the statements.</summary>
     public bool CountsStatements { get; private set; }
@@ -143,7 +147,7 @@ internal sealed class SystemUnderTest : IAsyncDisposable
             _postgres = await LocalPostgresCluster.StartAsync(new LocalPostgresOptions(Path.Combine(_runDirectory, "postgres"), postgresPort, Durable: true), ct);
             CountsStatements = await DatabaseProbe.EnableStatementCountingAsync(_postgres, ct);
         });
-        var postmaster = int.Parse(
+        var postmaster = _postmaster = int.Parse(
             (await File.ReadAllLinesAsync(Path.Combine(_runDirectory, "postgres", "data", "postmaster.pid"), ct))[0], CultureInfo.InvariantCulture);
 
         ServiceProcess? temporal = null;
