@@ -337,11 +337,13 @@ internal sealed class OrderTraffic : IAsyncDisposable
             while ((outcome = await _calls.TryAcknowledgeAsync(key, job.Id, stationId, _stop.Token)) != AckOutcome.Accepted)
             {
                 Interlocked.Increment(ref outcome == AckOutcome.NotWaiting ? ref _earlyAcknowledgements : ref _failedAcknowledgements);
-                if (trying.Elapsed > TimeSpan.FromSeconds(30))
+                // The gateway asks the label run (a workflow query) before it signals: with a thousand runs open
+                // the query can time out for minutes, so a station keeps trying as long as that lasts.
+                if (trying.Elapsed > (outcome == AckOutcome.NotWaiting ? TimeSpan.FromSeconds(30) : TimeSpan.FromMinutes(5)))
                 {
                     throw new LoadException(outcome == AckOutcome.NotWaiting
                         ? $"The label run of job {job.Id} did not wait for its acknowledgement within 30 s."
-                        : $"The gateway failed every acknowledgement of job {job.Id} for 30 s (5xx; see the gateway's log).");
+                        : $"The gateway failed every acknowledgement of job {job.Id} for 5 minutes (5xx; see the gateway's log).");
                 }
 
                 await Task.Delay(pause, _stop.Token);

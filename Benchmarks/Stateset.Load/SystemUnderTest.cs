@@ -106,6 +106,11 @@ internal sealed class SystemUnderTest : IAsyncDisposable
             {
                 // The data is of no use after the run; the services' logs say why it failed.
                 Directory.Delete(Path.Combine(_runDirectory, "postgres"), recursive: true);
+                foreach (var file in Directory.EnumerateFiles(_runDirectory, "temporal.db*"))
+                {
+                    File.Delete(file);
+                }
+
                 await Console.Error.WriteLineAsync($"The services' logs are kept in {_runDirectory}.");
             }
             else
