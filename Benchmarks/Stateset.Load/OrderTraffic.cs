@@ -245,14 +245,16 @@ internal sealed class OrderTraffic : IAsyncDisposable
         }
     }
 
-    // Read with If-None-Match, first soon and then less often: the delivery signal closes the run within moments.
+    // Read with If-None-Match, first soon and then less often: a tenth of the time waited so far (50 ms to 5 s), so the
+    // close is seen within about 10 % of the wait, and a thousand orders waiting together do not flood the read side
+    // with the load generator's own reads.
     private async Task AwaitCloseAsync(string orderId, CancellationToken ct)
     {
         string? etag = null;
-        var pause = TimeSpan.FromMilliseconds(50);
+        var waiting = Stopwatch.StartNew();
         while (true)
         {
-            await Task.Delay(pause, ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(waiting.Elapsed.TotalMilliseconds / 10, 50, 5000)), ct);
             if (await _calls.GetOrderAsync(_clientKey, orderId, etag, ct) is { } view)
             {
                 if (!view.Live)
@@ -267,8 +269,6 @@ internal sealed class OrderTraffic : IAsyncDisposable
 
                 etag = view.ETag;
             }
-
-            pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 500));
         }
     }
 
