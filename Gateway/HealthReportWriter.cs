@@ -10,7 +10,7 @@ internal static class HealthReportWriter
         // An unready gateway is a wait, not an error: say when to look again, as the API's own 503s do.
         if (report.Status == HealthStatus.Unhealthy)
         {
-            context.Response.Headers.RetryAfter = ((int)Validation.DatabaseUnavailableExceptionHandler.RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = Validation.UnavailableAnswer.RetryAfterSeconds;
         }
 
         return context.Response.WriteAsJsonAsync(new

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Npgsql;
 
@@ -13,9 +12,6 @@ namespace Stateset.Gateway.Validation;
 /// </summary>
 public sealed class DatabaseUnavailableExceptionHandler(ILogger<DatabaseUnavailableExceptionHandler> logger) : IExceptionHandler
 {
-    /// <summary>How long a client is asked to wait before trying again.</summary>
-    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
-
     /// <inheritdoc />
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -26,13 +22,7 @@ public sealed class DatabaseUnavailableExceptionHandler(ILogger<DatabaseUnavaila
         }
 
         logger.LogWarning("PostgreSQL is unreachable; {Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);
-        httpContext.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-
-        // As an endpoint's problem result, so a request that accepts no JSON (an EventSource) still gets its 503.
-        await TypedResults.Problem(
-            $"PostgreSQL cannot be reached right now; nothing was changed. Retry in {(int)RetryAfter.TotalSeconds} seconds.",
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "The database is unavailable").ExecuteAsync(httpContext);
+        await UnavailableAnswer.WriteAsync(httpContext, "The database is unavailable", "PostgreSQL cannot be reached right now; nothing was changed.");
         return true;
     }
 

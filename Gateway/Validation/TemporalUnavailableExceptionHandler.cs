@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Temporalio.Exceptions;
 
@@ -12,9 +11,6 @@ namespace Stateset.Gateway.Validation;
 /// </summary>
 public sealed class TemporalUnavailableExceptionHandler(ILogger<TemporalUnavailableExceptionHandler> logger) : IExceptionHandler
 {
-    /// <summary>How long a client is asked to wait before trying again.</summary>
-    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
-
     /// <inheritdoc />
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -25,11 +21,7 @@ public sealed class TemporalUnavailableExceptionHandler(ILogger<TemporalUnavaila
         }
 
         logger.LogWarning("Temporal is unreachable; {Method} {Path} answered 503: {Reason}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);
-        httpContext.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-        await TypedResults.Problem(
-            $"Temporal cannot be reached right now. Retry in {(int)RetryAfter.TotalSeconds} seconds (with the same Idempotency-Key for a start).",
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "Temporal is unavailable").ExecuteAsync(httpContext);
+        await UnavailableAnswer.WriteAsync(httpContext, "Temporal is unavailable", "Temporal cannot be reached right now; a start is completed by its retry with the same Idempotency-Key.");
         return true;
     }
 
