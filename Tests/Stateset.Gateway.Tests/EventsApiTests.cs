@@ -85,11 +85,12 @@ public sealed class EventsApiTests(GatewayFixture gateway)
 
         using var response = await OpenAsync(operatorClient, "/events", seen, timeout.Token);
         using var stream = new SseReader(await response.Content.ReadAsStreamAsync(timeout.Token));
-        var replayed = await stream.NextEventAsync(timeout.Token);
+        // The stream carries every event, also those of the tests running beside this one: read this test's own.
+        var replayed = await NextOwnEventAsync(stream, orderId, timeout.Token);
         var placed = await gateway.AppendOutboxEventAsync("order", orderId, "order.placed");
         var queued = await gateway.AppendOutboxEventAsync("shipment", $"s-{orderId}", "print_job.queued");
-        var first = await stream.NextEventAsync(timeout.Token);
-        var second = await stream.NextEventAsync(timeout.Token);
+        var first = await NextOwnEventAsync(stream, orderId, timeout.Token);
+        var second = await NextOwnEventAsync(stream, orderId, timeout.Token);
 
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Equal(missed, replayed.Id);
@@ -230,6 +231,18 @@ public sealed class EventsApiTests(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    private static async Task<SseEvent> NextOwnEventAsync(SseReader stream, string orderId, CancellationToken ct)
+    {
+        while (true)
+        {
+            var next = await stream.NextEventAsync(ct);
+            if (next.Data.GetProperty("aggregateId").GetString()!.Contains(orderId, StringComparison.Ordinal))
+            {
+                return next;
+            }
+        }
     }
 
     private static async Task<HttpResponseMessage> OpenAsync(HttpClient client, string path, long? lastEventId, CancellationToken ct)
