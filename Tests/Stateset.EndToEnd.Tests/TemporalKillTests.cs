@@ -25,7 +25,7 @@ public sealed class TemporalKillTests(StatesetSystemOnAKillableTemporal system, 
 
     private StatesetSystemOnAKillableTemporal Killable => (StatesetSystemOnAKillableTemporal)System;
 
-    [OwnTemporalFact]
+    [Fact]
     public async Task Temporal_Killed9WithAHundredOrdersInFlight_RestartedOnItsFile_EveryOrderCompletesOnce()
     {
         var clock = Stopwatch.StartNew();
@@ -149,7 +149,7 @@ public sealed class TemporalKillTests(StatesetSystemOnAKillableTemporal system, 
     /// <summary>The station acknowledges the job, then the carrier scans the parcel in transit and delivered.</summary>
     private async Task PrintAndShipAsync(string jobId, string stationId, string shipmentId, CancellationToken cancellationToken)
     {
-        await RetryAsync(
+        await WaitUntilAsync(
             async () =>
             {
                 using var ack = await PostAsync(Warehouse, $"/print-jobs/{jobId}/ack", new { stationId });
@@ -158,7 +158,7 @@ public sealed class TemporalKillTests(StatesetSystemOnAKillableTemporal system, 
             cancellationToken);
         foreach (var status in new[] { "in_transit", "delivered" })
         {
-            await RetryAsync(() => ScanAsync(shipmentId, status), cancellationToken);
+            await WaitUntilAsync(() => ScanAsync(shipmentId, status), cancellationToken);
         }
     }
 
@@ -172,20 +172,13 @@ public sealed class TemporalKillTests(StatesetSystemOnAKillableTemporal system, 
         return sent.IsSuccessStatusCode && (await sent.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("delivered").GetBoolean();
     }
 
-    private static async Task RetryAsync(Func<Task<bool>> attempt, CancellationToken cancellationToken)
-    {
-        while (!await attempt())
-        {
-            await Task.Delay(500, cancellationToken);
-        }
-    }
-
     private async Task<long> CompletedAsync(string[] orderIds) =>
         await ScalarAsync<long>("SELECT count(*) FROM orders WHERE id = ANY(@orderIds) AND status = 'completed'", new { orderIds });
 
     private async Task<string> StatusesAsync(string[] orderIds) => string.Join(", ", await QueryAsync<string>(
         "SELECT status || ' ' || count(*) FROM orders WHERE id = ANY(@orderIds) GROUP BY status ORDER BY status", new { orderIds }));
 
+    /// <summary>Tries <paramref name="condition"/> every half second until it holds: a poll, or a retry of what an outage refused.</summary>
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, CancellationToken cancellationToken)
     {
         while (!await condition())
