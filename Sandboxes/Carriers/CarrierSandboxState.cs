@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 
 namespace Stateset.Sandboxes.Carriers;
@@ -29,10 +28,8 @@ public sealed class CarrierSandboxState
         }
 
         _stateFile = options.Value.StateFile;
-        if (_stateFile is not null && File.Exists(_stateFile))
+        if (SandboxStateFile.Load<SavedState>(_stateFile, CarrierSandboxApi.Json, "carrier sandbox") is { } saved)
         {
-            var saved = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(_stateFile), CarrierSandboxApi.Json)
-                ?? throw new InvalidDataException($"{_stateFile} holds no carrier sandbox state.");
             foreach (var label in saved.Labels)
             {
                 _labels[label.LabelId] = label;
@@ -132,9 +129,7 @@ public sealed class CarrierSandboxState
         lock (_saving)
         {
             var purchases = _byIdempotencyKey.Where(p => p.Value.IsValueCreated).ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
-            var temporary = _stateFile + ".tmp";
-            File.WriteAllText(temporary, JsonSerializer.Serialize(new SavedState([.. _labels.Values], purchases), CarrierSandboxApi.Json));
-            File.Move(temporary, _stateFile, overwrite: true);
+            SandboxStateFile.Save(_stateFile, new SavedState([.. _labels.Values], purchases), CarrierSandboxApi.Json);
         }
     }
 

@@ -32,10 +32,8 @@ public sealed class PaymentProviderSandbox
         _options = options;
         _time = time;
         _settlements = settlements;
-        if (options.Value.StateFile is { } file && File.Exists(file))
+        if (SandboxStateFile.Load<SavedState>(options.Value.StateFile, PspWire.Json, "payment sandbox") is { } saved)
         {
-            var saved = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(file), PspWire.Json)
-                ?? throw new InvalidDataException($"{file} holds no payment sandbox state.");
             foreach (var (id, intent) in saved.Intents)
             {
                 _intents[id] = intent;
@@ -285,9 +283,7 @@ public sealed class PaymentProviderSandbox
                 e => e.Key,
                 e => new SavedReply(e.Value.Fingerprint, e.Value.Response.StatusCode, JsonSerializer.SerializeToElement(e.Value.Response.Body, PspWire.Json)),
                 StringComparer.Ordinal));
-        var temporary = file + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(state, PspWire.Json));
-        File.Move(temporary, file, overwrite: true);
+        SandboxStateFile.Save(file, state, PspWire.Json);
     }
 
     private sealed record SavedReply(string Fingerprint, int StatusCode, JsonElement Body);
