@@ -200,6 +200,7 @@ public sealed class InventoryActivities(NpgsqlDataSource dataSource) : IInventor
             await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "inventory.restocked", new { input.ReturnId, input.LocationId, Lines = changed }, ct);
         }
 
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return new InventoryChange(input.ReturnId, changed.Count);
     }

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Stateset.Activities.Outbox;
+using Stateset.Activities.Steps;
 using Stateset.Workflows.Activities;
 using Temporalio.Activities;
 
@@ -114,6 +115,23 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
     [Activity]
     public async Task UpdateReturnStatusAsync(UpdateReturnStatusInput input)
     {
+        var ct = ActivityCancellation.Token;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await MoveStatusAsync(transaction, input, ct))
+        {
+            await transaction.CommitAsync(ct);
+        }
+    }
+
+    /// <summary>
+    /// Moves the return to <paramref name="input"/>'s status inside the caller's transaction, with its
+    /// <c>return.status_changed</c> event; a return already at or past the status (a retry, a replay) is left as it is.
+    /// </summary>
+    /// <returns>Whether the status changed.</returns>
+    internal static async Task<bool> MoveStatusAsync(NpgsqlTransaction transaction, UpdateReturnStatusInput input, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(input);
         BusinessFailure.RequireId(input.ReturnId, "Return id");
         if (!StatusTransitions.TryGetValue(input.Status, out var transition))
@@ -121,15 +139,12 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
             throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not a return status; expected one of {string.Join(", ", StatusTransitions.Keys)}.");
         }
 
-        var ct = ActivityCancellation.Token;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var connection = transaction.Connection!;
         var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
             "SELECT status FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct))
             ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
 
-        // The column name comes from the fixed map above, never from input. A return already at or past the status
-        // (a retry, a replay) is left as it is.
+        // The column name comes from the fixed map above, never from input.
         var timestamp = transition.Column is { } column ? $"{column} = @OccurredAt, " : string.Empty;
         var changed = await connection.ExecuteAsync(new CommandDefinition(
             $"UPDATE returns SET status = @Status, {timestamp}updated_at = @OccurredAt WHERE id = @ReturnId AND status = ANY(@From)",
@@ -138,12 +153,12 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
             cancellationToken: ct));
         if (changed == 0)
         {
-            return;
+            return false;
         }
 
         var statusChanged = new { input.ReturnId, From = previous, To = input.Status, input.OccurredAt, input.Reason };
         await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "return.status_changed", statusChanged, ct);
-        await transaction.CommitAsync(ct);
+        return true;
     }
 
     /// <inheritdoc />
@@ -190,6 +205,7 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
             cancellationToken: ct));
         var inspected = new { input.ReturnId, input.InspectedBy, input.Lines, priced.RestockingFee, priced.RefundAmount };
         await OutboxWriter.AppendAsync(transaction, "return", input.ReturnId, "return.inspected", inspected, ct);
+        await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
         await transaction.CommitAsync(ct);
         return priced;
     }

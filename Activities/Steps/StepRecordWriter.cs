@@ -2,15 +2,17 @@ using Npgsql;
 using Stateset.Activities.Notifications;
 using Stateset.Activities.Orders;
 using Stateset.Activities.ReadModels;
+using Stateset.Activities.Returns;
 using Stateset.Workflows.Activities;
 
 namespace Stateset.Activities.Steps;
 
 /// <summary>
 /// Writes a step's <see cref="StepRecord"/> inside the transaction of the step's own rows, after them: the order's
-/// status moves (each with its <c>order.status_changed</c>), the customer email (with <c>notification.email_requested</c>,
-/// rendered from the rows the step just wrote) and last the run's read-model row (with <c>workflow.updated</c>). Every
-/// part guards itself, so writing a record twice (a retried attempt) writes nothing the second time.
+/// status moves (each with its <c>order.status_changed</c>), the return's (each with its <c>return.status_changed</c>),
+/// the customer email (with <c>notification.email_requested</c>, rendered from the rows the step just wrote) and last
+/// the run's read-model row (with <c>workflow.updated</c>). Every part guards itself, so writing a record twice (a
+/// retried attempt) writes nothing the second time.
 /// </summary>
 public static class StepRecordWriter
 {
@@ -26,6 +28,11 @@ public static class StepRecordWriter
         foreach (var status in record.OrderStatuses ?? [])
         {
             await OrderActivities.MoveStatusAsync(transaction, status, ct);
+        }
+
+        foreach (var status in record.ReturnStatuses ?? [])
+        {
+            await ReturnActivities.MoveStatusAsync(transaction, status, ct);
         }
 
         if (record.Notification is { } notification)

@@ -38,6 +38,14 @@ public sealed class CommerceDatabase : IAsyncDisposable
     public Task<(int OnHand, int Allocated)> BalanceAsync(string locationId, string sku) =>
         ScalarTupleAsync(locationId, sku);
 
+    /// <summary>Makes every write of a read-model row fail, as a database error at the end of a step's transaction would.</summary>
+    public Task FailReadModelWritesAsync() => ExecuteAsync(
+        """
+        CREATE FUNCTION fail_read_model_write() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'injected failure after the step''s own rows'; END $$;
+        CREATE TRIGGER fail_read_model_write BEFORE INSERT OR UPDATE ON workflow_runs FOR EACH ROW EXECUTE FUNCTION fail_read_model_write();
+        """);
+
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 
     private async Task<(int OnHand, int Allocated)> ScalarTupleAsync(string locationId, string sku)

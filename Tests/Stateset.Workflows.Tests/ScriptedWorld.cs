@@ -121,10 +121,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<InventoryChange> RestockReturnAsync(RestockInput input)
+    public async Task<InventoryChange> RestockReturnAsync(RestockInput input)
     {
         Record($"Restock {input.ReturnId} {string.Join(",", input.Lines.Select(l => $"{l.Sku}x{l.Quantity}"))} at {input.LocationId}");
-        return Task.FromResult(new InventoryChange(input.ReturnId, input.Lines.Count));
+        await RecordedAsync(input.Record);
+        return new InventoryChange(input.ReturnId, input.Lines.Count);
     }
 
     [Activity]
@@ -420,11 +421,12 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     }
 
     [Activity]
-    public Task<ReturnEligibility> RecordInspectionAsync(RecordInspectionInput input)
+    public async Task<ReturnEligibility> RecordInspectionAsync(RecordInspectionInput input)
     {
         Record($"Inspection {input.ReturnId} {string.Join(",", input.Lines.Select(l => $"{l.Sku}:{l.Condition}"))}");
+        await RecordedAsync(input.Record);
         var lines = input.Lines.Select(l => new ReturnLine(l.Sku, 1, l.Condition)).ToList();
-        return Task.FromResult(Price(input.ReturnId, "o-1", lines));
+        return Price(input.ReturnId, "o-1", lines);
     }
 
     private static void Callback(Func<Task> deliver) =>
@@ -464,6 +466,11 @@ public sealed class ScriptedWorld(ITemporalClient client) :
         foreach (var status in record?.OrderStatuses ?? [])
         {
             await UpdateOrderStatusAsync(status);
+        }
+
+        foreach (var status in record?.ReturnStatuses ?? [])
+        {
+            await UpdateReturnStatusAsync(status);
         }
 
         if (record?.Notification is { } notification)

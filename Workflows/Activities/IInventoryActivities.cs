@@ -29,7 +29,11 @@ public sealed record CommitOrderInventoryInput(string OrderId)
 }
 
 /// <summary>Put returned goods back on the shelf at a location.</summary>
-public sealed record RestockInput(string ReturnId, string LocationId, IReadOnlyList<OrderLine> Lines);
+public sealed record RestockInput(string ReturnId, string LocationId, IReadOnlyList<OrderLine> Lines)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>Inventory across locations: reservations, release, commit on shipment, restock on return.</summary>
 public interface IInventoryActivities

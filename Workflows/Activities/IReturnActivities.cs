@@ -46,7 +46,11 @@ public sealed record UpdateReturnStatusInput(string ReturnId, string Status, Dat
 public sealed record InspectedCondition(string Sku, string Condition);
 
 /// <summary>The warehouse's inspection of a received return.</summary>
-public sealed record RecordInspectionInput(string ReturnId, string InspectedBy, IReadOnlyList<InspectedCondition> Lines);
+public sealed record RecordInspectionInput(string ReturnId, string InspectedBy, IReadOnlyList<InspectedCondition> Lines)
+{
+    /// <summary>Gets what the step records in its transaction besides its own rows; null from runs that record it apart.</summary>
+    public StepRecord? Record { get; init; }
+}
 
 /// <summary>Returns: eligibility and fees, RMA records and their status, the inspection that settles the fee.</summary>
 public interface IReturnActivities

@@ -122,6 +122,22 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     }
 
     /// <summary>
+    /// Writes a step that changes no rows of its own beyond statuses (a delivery, the end of an unwind, a return
+    /// moving on): the record's status moves, email and read-model row in one <c>RecordStep</c> activity. A closing
+    /// write outlives a cancellation, so the row cannot stay open.
+    /// </summary>
+    public async Task RecordStepAsync(StepRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        await Workflow.ExecuteActivityAsync(
+            (IReadModelActivities a) => a.RecordStepAsync(record), record.Run is { Closed: true } ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
+        if (record.Run is { } run)
+        {
+            Written(run);
+        }
+    }
+
+    /// <summary>
     /// Writes the status view again, unchanged status and stage, where the run starts to wait for someone (an
     /// operator, a print station, a carrier) after changing what the view shows: a reader then sees what the run
     /// waits for. Runs that predate the patch replay without these writes.

@@ -658,16 +658,8 @@ public sealed class OrderFulfillmentWorkflow
 
     private UpdateOrderStatusInput OrderStatusNow(string status, string? reason = null) => new(_input!.OrderId, status, Workflow.UtcNow, reason);
 
-    /// <summary>A step with no rows of its own beyond the order's status (delivery, the end of an unwind); closing writes outlive a cancel.</summary>
-    private async Task RecordStepAsync(StepRecord record)
-    {
-        await Workflow.ExecuteActivityAsync(
-            (IReadModelActivities a) => a.RecordStepAsync(record), record.Run is { Closed: true } ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
-        if (record.Run is { } run)
-        {
-            _recorder!.Written(run);
-        }
-    }
+    /// <summary>A step with no rows of its own beyond the order's status (delivery, the end of an unwind).</summary>
+    private Task RecordStepAsync(StepRecord record) => _recorder!.RecordStepAsync(record);
 
     /// <summary>
     /// What the approval gate shows changed. Before <see cref="Patches.OneTransactionPerStep"/> the view is written

@@ -65,6 +65,10 @@ public sealed class ReturnAuthorizationWorkflow
     {
         _input = input;
         _recorder = new RunRecorder("ReturnAuthorization", input.ReturnId, input.OrderId, input.CustomerId, () => Status);
+
+        // Patches.OneTransactionPerStep: the return's status moves, its emails and its view ride in the business steps
+        // (or one RecordStep where the run moves on without one); the writes where a wait starts are local activities.
+        _recorder.InSteps = Workflow.Patched(Patches.OneTransactionPerStep);
         return _recorder.ClosesOnFailureAsync(() => AuthorizeAsync(input), reason => _failure ??= reason);
     }
 
@@ -137,7 +141,11 @@ public sealed class ReturnAuthorizationWorkflow
             throw Failures.AsBusinessFailure(e, $"Return {input.ReturnId} refused", CommerceErrorTypes.ReturnNotEligible);
         }
 
-        await RecordAsync("requested", "awaiting decision", new() { ["rmaNumber"] = _opened.RmaNumber });
+        if (!_recorder.InSteps)
+        {
+            await RecordAsync("requested", "awaiting decision", RmaFacts());
+        }
+
         if (await DecideAsync(input) is { } refusal)
         {
             return await CloseAsync(refusal.Status, refusal.Reason);
@@ -154,8 +162,14 @@ public sealed class ReturnAuthorizationWorkflow
             await InspectAsync(input);
             await RestockAsync(input);
             var refund = await RefundAsync(input);
+            var reason = refund.Status == "refunded" ? null : $"refund {refund.Status}: {refund.Reason}";
+            if (_recorder.InSteps)
+            {
+                return await CloseAsync("closed", reason, before: "refunded");
+            }
+
             await SetReturnStatusAsync("refunded");
-            return await CloseAsync("closed", refund.Status == "refunded" ? null : $"refund {refund.Status}: {refund.Reason}");
+            return await CloseAsync("closed", reason);
         }
         catch (Exception e) when (e is ActivityFailureException or ChildWorkflowFailureException or ApplicationFailureException)
         {
@@ -172,14 +186,22 @@ public sealed class ReturnAuthorizationWorkflow
         if (_eligibility!.RefundAmount <= Policy.AutoApproveUpTo)
         {
             _timeline.Add("approval", StepOutcome.Completed, $"automatic: refund {_eligibility.RefundAmount} {_eligibility.Currency} is within {Policy.AutoApproveUpTo}");
-            await SetReturnStatusAsync("approved");
+            await ApprovedAsync();
             return null;
         }
 
         var reason = $"refund of {_eligibility.RefundAmount} {_eligibility.Currency} exceeds the automatic limit of {Policy.AutoApproveUpTo}";
         var requestedAt = Workflow.UtcNow;
-        await RecordAsync("awaiting_approval", "awaiting approval");
         var approvalRequest = new ApprovalRequest(Workflow.Info.WorkflowId, "return", input.ReturnId, reason, requestedAt, requestedAt + Policy.ApprovalExpiry);
+        if (_recorder!.InSteps)
+        {
+            approvalRequest = approvalRequest with { Record = new StepRecord(Prepare("awaiting_approval", "awaiting approval", RmaFacts())) };
+        }
+        else
+        {
+            await RecordAsync("awaiting_approval", "awaiting approval");
+        }
+
         await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
         var decision = await _approval.WaitAsync(reason, Policy.ApprovalReminder, Policy.ApprovalExpiry, () => false, () => NotifyAsync("approval_needed", "approval-reminder"));
         var decided = new ApprovalDecision(
@@ -188,10 +210,15 @@ public sealed class ReturnAuthorizationWorkflow
         switch (decision.Outcome)
         {
             case DecisionOutcome.Approved:
-                await SetReturnStatusAsync("approved");
+                await ApprovedAsync();
                 return null;
             case DecisionOutcome.Rejected:
-                await NotifyAsync("return_rejected", "rejected");
+                if (!_recorder.InSteps)
+                {
+                    // In steps, the email rides in the closing step (see CloseAsync).
+                    await NotifyAsync("return_rejected", "rejected");
+                }
+
                 return ("rejected", $"rejected by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}"));
             default:
                 return ("expired", "no decision before the approval expired");
@@ -201,9 +228,19 @@ public sealed class ReturnAuthorizationWorkflow
     private async Task IssueReturnLabelAsync(AuthorizeReturnInput input)
     {
         var shipmentId = $"{input.ReturnId}-return";
-        await RecordAsync("approved", "issuing return label");
         var items = input.Lines.Select(l => new OrderLine(l.Sku, l.Quantity)).ToList();
         var prepare = new PrepareShipmentInput(shipmentId, input.OrderId, "return", LocationId: null, Customer: null, items, input.ReturnId);
+        if (_recorder!.InSteps)
+        {
+            // The approval (automatic or an operator's) is written with the shipment it starts.
+            var run = Prepare("approved", "issuing return label", RmaFacts());
+            prepare = prepare with { Record = new StepRecord(run, ReturnStatuses: [ReturnStatusNow("approved")]) };
+        }
+        else
+        {
+            await RecordAsync("approved", "issuing return label");
+        }
+
         var shipment = await _timeline.RunAsync("prepare return shipment", () => Workflow.ExecuteActivityAsync(
             (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
 
@@ -217,8 +254,12 @@ public sealed class ReturnAuthorizationWorkflow
             (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
         _trackingNumber = label.TrackingNumber;
         _receivingLocationId = shipment.LocationId;
-        await SetReturnStatusAsync("label_issued");
-        await NotifyAsync("return_approved", "approved");
+        if (!_recorder.InSteps)
+        {
+            // In steps, the status and the email ride in the step that opens the wait for the parcel.
+            await SetReturnStatusAsync("label_issued");
+            await NotifyAsync("return_approved", "approved");
+        }
     }
 
     private async Task<bool> AwaitReceiptAsync()
@@ -226,7 +267,17 @@ public sealed class ReturnAuthorizationWorkflow
         // Open before the stage is published: the gateway accepts a receipt as soon as it reads "awaiting receipt",
         // and a signal that arrived while the read model was being written would otherwise be ignored.
         _awaitingReceipt = true;
-        await RecordAsync("label_issued", "awaiting receipt", new() { ["trackingNumber"] = _trackingNumber! });
+        var tracking = new Dictionary<string, string> { ["trackingNumber"] = _trackingNumber! };
+        if (_recorder!.InSteps)
+        {
+            await _recorder.RecordStepAsync(new StepRecord(
+                Prepare("label_issued", "awaiting receipt", tracking), Notification: Notification("return_approved", "approved"), ReturnStatuses: [ReturnStatusNow("label_issued")]));
+        }
+        else
+        {
+            await RecordAsync("label_issued", "awaiting receipt", tracking);
+        }
+
         var received = await Workflow.WaitConditionAsync(() => _receipt is not null, Policy.ReceiptExpiry);
         _awaitingReceipt = false;
         if (!received)
@@ -237,7 +288,12 @@ public sealed class ReturnAuthorizationWorkflow
 
         _timeline.Add("receipt", StepOutcome.Completed, $"by {_receipt!.ReceivedBy}");
         _saga.Discard("void return label");
-        await SetReturnStatusAsync("received");
+        if (!_recorder.InSteps)
+        {
+            // In steps, the status rides in the step that opens the wait for the inspection.
+            await SetReturnStatusAsync("received");
+        }
+
         return true;
     }
 
@@ -245,7 +301,15 @@ public sealed class ReturnAuthorizationWorkflow
     {
         // As for the receipt: the inspection is accepted from the moment the stage says so.
         _awaitingInspection = true;
-        await RecordAsync("received", "awaiting inspection");
+        if (_recorder!.InSteps)
+        {
+            await _recorder.RecordStepAsync(new StepRecord(Prepare("received", "awaiting inspection"), ReturnStatuses: [ReturnStatusNow("received")]));
+        }
+        else
+        {
+            await RecordAsync("received", "awaiting inspection");
+        }
+
         if (!await Workflow.WaitConditionAsync(() => _inspection is not null, Policy.InspectionExpiry))
         {
             _timeline.Add("inspection", StepOutcome.Noted, $"no report within {Policy.InspectionExpiry}: the declared conditions stand");
@@ -255,9 +319,18 @@ public sealed class ReturnAuthorizationWorkflow
         _awaitingInspection = false;
         var inspection = _inspection!;
         var record = new RecordInspectionInput(input.ReturnId, inspection.InspectedBy, inspection.Lines.Select(l => new InspectedCondition(l.Sku, l.Condition)).ToList());
+        if (_recorder.InSteps)
+        {
+            // The view waits for the next step: the inspection re-prices the refund it shows.
+            record = record with { Record = new StepRecord(ReturnStatuses: [ReturnStatusNow("inspected")]) };
+        }
+
         _eligibility = await _timeline.RunAsync("record inspection", () => Workflow.ExecuteActivityAsync(
             (IReturnActivities a) => a.RecordInspectionAsync(record), ActivityProfiles.BusinessStep));
-        await SetReturnStatusAsync("inspected");
+        if (!_recorder.InSteps)
+        {
+            await SetReturnStatusAsync("inspected");
+        }
     }
 
     private async Task RestockAsync(AuthorizeReturnInput input)
@@ -269,18 +342,39 @@ public sealed class ReturnAuthorizationWorkflow
         if (resellable.Count == 0)
         {
             _timeline.Add("restock", StepOutcome.Noted, "nothing resellable");
+            if (_recorder!.InSteps)
+            {
+                await RecordAsync("inspected", "refunding");
+            }
+
             return;
         }
 
         var restock = new RestockInput(input.ReturnId, _receivingLocationId!, resellable);
+        WorkflowRunUpdate? refunding = null;
+        if (_recorder!.InSteps)
+        {
+            // The refund comes next: the restock carries the view that says so.
+            refunding = Prepare("inspected", "refunding");
+            restock = restock with { Record = new StepRecord(refunding) };
+        }
+
         await _timeline.RunAsync("restock", () => Workflow.ExecuteActivityAsync(
             (IInventoryActivities a) => a.RestockReturnAsync(restock), ActivityProfiles.Bookkeeping));
+        if (refunding is not null)
+        {
+            _recorder.Written(refunding);
+        }
     }
 
     private async Task<RefundResult> RefundAsync(AuthorizeReturnInput input)
     {
         var amount = _eligibility!.RefundAmount;
-        await RecordAsync("inspected", "refunding");
+        if (!_recorder!.InSteps)
+        {
+            await RecordAsync("inspected", "refunding");
+        }
+
         if (amount <= 0)
         {
             _timeline.Add("refund", StepOutcome.Noted, "nothing to refund after fees");
@@ -295,13 +389,27 @@ public sealed class ReturnAuthorizationWorkflow
             (RefundProcessingWorkflow wf) => wf.RunAsync(refund), new ChildWorkflowOptions { Id = WorkflowIds.Refund(input.ReturnId) }));
     }
 
-    private async Task<AuthorizeReturnResult> CloseAsync(string status, string? reason)
+    /// <summary>Ends the return as <paramref name="status"/>: compensations first, then the return's status and the closed row.</summary>
+    /// <param name="before">A status the return passes through on the way (refunded, before closed).</param>
+    private async Task<AuthorizeReturnResult> CloseAsync(string status, string? reason, string? before = null)
     {
         _failure = reason;
         await _saga.CompensateAsync();
-        await SetReturnStatusAsync(status == "closed" ? "closed" : status, reason);
         var facts = reason is null ? null : new Dictionary<string, string> { ["reason"] = reason };
-        await _recorder!.RecordAsync(status, "done", _eligibility?.RefundAmount, _eligibility?.Currency, closed: true, details: facts);
+        if (_recorder!.InSteps)
+        {
+            // One step: the status moves, the rejection's email, and the closed row.
+            UpdateReturnStatusInput[] statuses = before is null ? [ReturnStatusNow(status, reason)] : [ReturnStatusNow(before), ReturnStatusNow(status, reason)];
+            var run = _recorder.Prepare(status, "done", _eligibility?.RefundAmount, _eligibility?.Currency, closed: true, details: facts);
+            var email = status == "rejected" ? Notification("return_rejected", "rejected") : null;
+            await _recorder.RecordStepAsync(new StepRecord(run, Notification: email, ReturnStatuses: statuses));
+        }
+        else
+        {
+            await SetReturnStatusAsync(status == "closed" ? "closed" : status, reason);
+            await _recorder.RecordAsync(status, "done", _eligibility?.RefundAmount, _eligibility?.Currency, closed: true, details: facts);
+        }
+
         return new AuthorizeReturnResult(
             _input!.ReturnId,
             _opened?.RmaNumber,
@@ -312,20 +420,37 @@ public sealed class ReturnAuthorizationWorkflow
             reason);
     }
 
+    /// <summary>The return is approved; in steps, the status rides in the step that prepares its shipment.</summary>
+    private Task ApprovedAsync() => _recorder!.InSteps ? Task.CompletedTask : SetReturnStatusAsync("approved");
+
+    private Dictionary<string, string> RmaFacts() => new() { ["rmaNumber"] = _opened!.RmaNumber };
+
     private Task RecordAsync(string status, string stage, Dictionary<string, string>? details = null) =>
         _recorder!.RecordAsync(status, stage, _eligibility?.RefundAmount, _eligibility?.Currency, details: details);
 
+    /// <summary>Like <see cref="RecordAsync"/>, for the step about to run to write (see <see cref="RunRecorder.Prepare"/>).</summary>
+    private WorkflowRunUpdate Prepare(string status, string stage, Dictionary<string, string>? details = null) =>
+        _recorder!.Prepare(status, stage, _eligibility?.RefundAmount, _eligibility?.Currency, details: details);
+
+    private UpdateReturnStatusInput ReturnStatusNow(string status, string? reason = null) => new(_input!.ReturnId, status, Workflow.UtcNow, reason);
+
     private Task SetReturnStatusAsync(string status, string? reason = null)
     {
-        var update = new UpdateReturnStatusInput(_input!.ReturnId, status, Workflow.UtcNow, reason);
+        var update = ReturnStatusNow(status, reason);
         return Workflow.ExecuteActivityAsync((IReturnActivities a) => a.UpdateReturnStatusAsync(update), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>Writes a customer email once per return and event (the key makes retries and replays harmless).</summary>
     private Task NotifyAsync(string template, string what)
     {
-        var data = new Dictionary<string, string> { ["returnId"] = _input!.ReturnId, ["rmaNumber"] = _opened?.RmaNumber ?? string.Empty };
-        var notification = new CustomerNotification($"{_input.ReturnId}:{what}", _input.CustomerId, template, data);
+        var notification = Notification(template, what);
         return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+    }
+
+    /// <summary>A customer email keyed once per return and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>
+    private CustomerNotification Notification(string template, string what)
+    {
+        var data = new Dictionary<string, string> { ["returnId"] = _input!.ReturnId, ["rmaNumber"] = _opened?.RmaNumber ?? string.Empty };
+        return new CustomerNotification($"{_input.ReturnId}:{what}", _input.CustomerId, template, data);
     }
 }

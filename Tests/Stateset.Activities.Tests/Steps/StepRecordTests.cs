@@ -55,7 +55,7 @@ public sealed class StepRecordTests(PostgresFixture postgres) : IAsyncLifetime
     {
         await PlaceAsync("o-s2");
         var before = await _db.BalanceAsync("wh-reno", "TENT-2P");
-        await FailReadModelWritesAsync();
+        await _db.FailReadModelWritesAsync();
         var reserve = new ReserveInventoryInput("o-s2", [new OrderLine("TENT-2P", 2)])
         {
             Record = new StepRecord(Run("o-s2", 2, "pending", "reserving inventory"), [new UpdateOrderStatusInput("o-s2", "reserved", At)]),
@@ -76,7 +76,7 @@ public sealed class StepRecordTests(PostgresFixture postgres) : IAsyncLifetime
     [Fact]
     public async Task Place_FailingAfterItsRows_LeavesNoOrderAndNoEvent()
     {
-        await FailReadModelWritesAsync();
+        await _db.FailReadModelWritesAsync();
         var order = new PlaceOrderInput("o-s3", "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], MountainView)
         {
             Record = new StepRecord(Run("o-s3", 1, "pending", "validating")),
@@ -164,12 +164,4 @@ public sealed class StepRecordTests(PostgresFixture postgres) : IAsyncLifetime
 
     private Task PlaceAsync(string orderId) =>
         Attempts.RunAsync(() => _orders.PlaceOrderAsync(new PlaceOrderInput(orderId, "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], MountainView)));
-
-    /// <summary>Makes every write of a read-model row fail, as a database error at the end of a step's transaction would.</summary>
-    private Task FailReadModelWritesAsync() => _db.ExecuteAsync(
-        """
-        CREATE FUNCTION fail_read_model_write() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'injected failure after the step''s own rows'; END $$;
-        CREATE TRIGGER fail_read_model_write BEFORE INSERT OR UPDATE ON workflow_runs FOR EACH ROW EXECUTE FUNCTION fail_read_model_write();
-        """);
 }
