@@ -129,7 +129,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     public async Task RecordStepAsync(StepRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await Workflow.ExecuteActivityAsync(
+        await Calls.ActivityAsync(
             (IReadModelActivities a) => a.RecordStepAsync(record), record.Run is { Closed: true } ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
         if (record.Run is { } run)
         {
@@ -183,12 +183,12 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
         // The closing write happens even when the run is being cancelled: the row must not stay open.
         if (InSteps)
         {
-            await Workflow.ExecuteLocalActivityAsync(
+            await Calls.LocalActivityAsync(
                 (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedLocalBookkeeping : ActivityProfiles.LocalBookkeeping);
         }
         else
         {
-            await Workflow.ExecuteActivityAsync(
+            await Calls.ActivityAsync(
                 (IReadModelActivities a) => a.UpsertWorkflowRunAsync(update), closed ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
         }
 

@@ -69,19 +69,19 @@ public sealed class LabelPrintingWorkflow
         {
             var fromInput = new ValidateAddressInput(input.From, "from");
             var toInput = new ValidateAddressInput(input.To, "to");
-            var from = await _timeline.RunAsync("validate sender address", () => Workflow.ExecuteActivityAsync(
+            var from = await _timeline.RunAsync("validate sender address", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.ValidateAddressAsync(fromInput), ActivityProfiles.BusinessStep));
-            var to = await _timeline.RunAsync("validate recipient address", () => Workflow.ExecuteActivityAsync(
+            var to = await _timeline.RunAsync("validate recipient address", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.ValidateAddressAsync(toInput), ActivityProfiles.BusinessStep));
 
             await _recorder.RecordAsync("rating", "rate shopping");
             var shopping = new ShopRatesInput(from, to, input.Parcel, input.ServiceLevel);
-            var rate = _rate = await _timeline.RunAsync("rate shopping", () => Workflow.ExecuteActivityAsync(
+            var rate = _rate = await _timeline.RunAsync("rate shopping", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.ShopRatesAsync(shopping), ActivityProfiles.Provider));
 
             // Registered before buying: a purchase that succeeded at the carrier but timed out here must still be voided.
             var voiding = new VoidLabelInput(input.ShipmentId);
-            _saga.Register("void label", () => Workflow.ExecuteActivityAsync(
+            _saga.Register("void label", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
             var purchase = new BuyLabelInput(input.ShipmentId, input.OrderId, rate, from, to, input.Parcel, input.ReturnId);
             if (inSteps)
@@ -93,7 +93,7 @@ public sealed class LabelPrintingWorkflow
                 await _recorder.RecordAsync("purchasing", "label purchase");
             }
 
-            var label = _label = await _timeline.RunAsync("buy label", () => Workflow.ExecuteActivityAsync(
+            var label = _label = await _timeline.RunAsync("buy label", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.BuyLabelAsync(purchase), ActivityProfiles.Provider));
 
             var labelFacts = new Dictionary<string, string> { ["trackingNumber"] = label.TrackingNumber, ["carrier"] = label.Carrier };
@@ -107,7 +107,7 @@ public sealed class LabelPrintingWorkflow
                 await _recorder.RecordAsync("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts);
             }
 
-            await _timeline.RunAsync("render label", () => Workflow.ExecuteActivityAsync(
+            await _timeline.RunAsync("render label", () => Calls.ActivityAsync(
                 (ILabelActivities a) => a.RenderLabelAsync(rendering), ActivityProfiles.BusinessStep));
 
             var printed = await PrintAsync(input, label);
@@ -158,7 +158,7 @@ public sealed class LabelPrintingWorkflow
         var closing = new CloseFailedShipmentInput(shipmentId, status, reason);
         try
         {
-            await Workflow.ExecuteActivityAsync((ILabelActivities a) => a.CloseFailedShipmentAsync(closing), ActivityProfiles.Compensation);
+            await Calls.ActivityAsync((ILabelActivities a) => a.CloseFailedShipmentAsync(closing), ActivityProfiles.Compensation);
             _timeline.Add("close shipment", StepOutcome.Compensated, status);
         }
         catch (ActivityFailureException e)
@@ -185,7 +185,7 @@ public sealed class LabelPrintingWorkflow
             await _recorder.RecordAsync("printing", "waiting for print station", label.Amount, label.Currency);
         }
 
-        _printJob = await _timeline.RunAsync("queue print job", () => Workflow.ExecuteActivityAsync(
+        _printJob = await _timeline.RunAsync("queue print job", () => Calls.ActivityAsync(
             (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
 
         // The station and the gateway learn the job from the stored view; without this write it would show once printed.
@@ -200,7 +200,7 @@ public sealed class LabelPrintingWorkflow
         }
 
         var acknowledged = new AcknowledgePrintJobInput(_acknowledgement!.PrintJobId, _acknowledgement.StationId);
-        _printJob = await _timeline.RunAsync("record print acknowledgement", () => Workflow.ExecuteActivityAsync(
+        _printJob = await _timeline.RunAsync("record print acknowledgement", () => Calls.ActivityAsync(
             (ILabelActivities a) => a.AcknowledgePrintJobAsync(acknowledged), ActivityProfiles.BusinessStep));
         return true;
     }

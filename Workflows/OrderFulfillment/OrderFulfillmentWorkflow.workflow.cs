@@ -181,7 +181,7 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("pending", "validating");
         }
 
-        var placed = await _timeline.RunAsync("validate order", () => Workflow.ExecuteActivityAsync(
+        var placed = await _timeline.RunAsync("validate order", () => Calls.ActivityAsync(
             (IOrderActivities a) => a.PlaceOrderAsync(order), ActivityProfiles.BusinessStep));
         _money = new OrderMoney(placed.Currency, placed.Total, null, 0, 0, 0);
     }
@@ -189,18 +189,18 @@ public sealed class OrderFulfillmentWorkflow
     private async Task<InventoryReservation> ReserveAsync(FulfillOrderInput input)
     {
         // Registered before the step: a reservation that committed but whose answer was lost is still released.
-        _saga.Register("release inventory", () => Workflow.ExecuteActivityAsync(
+        _saga.Register("release inventory", () => Calls.ActivityAsync(
             (IInventoryActivities a) => a.ReleaseInventoryAsync(input.OrderId), ActivityProfiles.Bookkeeping));
         var reserve = new ReserveInventoryInput(input.OrderId, input.Lines, input.ShippingAddress.Country);
         if (_inSteps)
         {
             reserve = reserve with { Record = new StepRecord(_recorder!.Prepare("pending", "reserving inventory", _money!.Total, _money.Currency), [OrderStatusNow("reserved")]) };
-            return await _timeline.RunAsync("reserve inventory", () => Workflow.ExecuteActivityAsync(
+            return await _timeline.RunAsync("reserve inventory", () => Calls.ActivityAsync(
                 (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
         }
 
         await _recorder!.RecordAsync("pending", "reserving inventory", _money!.Total, _money.Currency);
-        var reservation = await _timeline.RunAsync("reserve inventory", () => Workflow.ExecuteActivityAsync(
+        var reservation = await _timeline.RunAsync("reserve inventory", () => Calls.ActivityAsync(
             (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
         await SetOrderStatusAsync("reserved");
         return reservation;
@@ -228,15 +228,15 @@ public sealed class OrderFulfillmentWorkflow
         {
             // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict,
             // completed by its webhook or, when that is late, read from the provider.
-            await _timeline.RunAsync("create authorization", () => Workflow.ExecuteActivityAsync(
+            await _timeline.RunAsync("create authorization", () => Calls.ActivityAsync(
                 (IPaymentActivities a) => a.CreatePaymentAuthorizationAsync(authorize), ActivityProfiles.ProviderRequest(Deadlines.PaymentCallback)));
-            authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
+            authorization = await _timeline.RunAsync("authorize payment", () => Calls.ActivityAsync(
                 (IPaymentActivities a) => a.AwaitPaymentAuthorizationAsync(paymentId), ActivityProfiles.AwaitingSettlement(Deadlines.PaymentCallback)));
         }
         else
         {
             // Completed asynchronously by the gateway when the provider's callback arrives.
-            authorization = await _timeline.RunAsync("authorize payment", () => Workflow.ExecuteActivityAsync(
+            authorization = await _timeline.RunAsync("authorize payment", () => Calls.ActivityAsync(
                 (IPaymentActivities a) => a.AuthorizePaymentAsync(authorize), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback)));
         }
 
@@ -260,7 +260,7 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("authorized", "risk check", _money.Total, _money.Currency);
         }
 
-        var risk = await _timeline.RunAsync("risk check", () => Workflow.ExecuteActivityAsync(
+        var risk = await _timeline.RunAsync("risk check", () => Calls.ActivityAsync(
             (IRiskActivities a) => a.AssessOrderRiskAsync(check), ActivityProfiles.BusinessStep));
         if (_cancel is not null)
         {
@@ -286,7 +286,7 @@ public sealed class OrderFulfillmentWorkflow
         {
             await SetOrderStatusAsync("awaiting_approval");
             await _recorder!.RecordAsync("awaiting_approval", "awaiting approval", _money.Total, _money.Currency);
-            await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+            await Calls.ActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
         }
 
         var decision = await _approval.WaitAsync(
@@ -310,7 +310,7 @@ public sealed class OrderFulfillmentWorkflow
             decided = decided with { Record = new StepRecord(_recorder!.PrepareRefresh(), approved) };
         }
 
-        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        await Calls.ActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
         var because = $"{decision.Outcome} by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}");
         switch (decision.Outcome)
         {
@@ -343,7 +343,7 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("approved", "capturing payment", _money.Total, _money.Currency);
         }
 
-        var capture = await _timeline.RunAsync("capture payment", () => Workflow.ExecuteActivityAsync(
+        var capture = await _timeline.RunAsync("capture payment", () => Calls.ActivityAsync(
             (IPaymentActivities a) => a.CapturePaymentAsync(captureInput), ActivityProfiles.Provider));
         _money = _money with { Captured = capture.CapturedAmount };
         if (!_inSteps)
@@ -367,17 +367,17 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("captured", "printing label", _money!.Total, _money.Currency);
         }
 
-        var shipment = await _timeline.RunAsync("prepare shipment", () => Workflow.ExecuteActivityAsync(
+        var shipment = await _timeline.RunAsync("prepare shipment", () => Calls.ActivityAsync(
             (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
         _shipment = new OrderShipment(shipmentId, null, null, null, null, null, null);
 
         var voiding = new VoidLabelInput(shipmentId);
-        _saga.Register("void label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
+        _saga.Register("void label", () => Calls.ActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Compensation));
         var printing = new PrintLabelInput(
             shipmentId, input.OrderId, shipment.From, shipment.To, shipment.Parcel, input.ServiceLevel, input.PrintStationId ?? shipment.DefaultStationId);
         if (!Workflow.Patched(Patches.CancelInterruptsLabel))
         {
-            var printed = await _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
+            var printed = await _timeline.RunAsync("label printing", () => Calls.ChildWorkflowAsync(
                 (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
             _shipment = _shipment with { Carrier = printed.Carrier, Service = printed.Service, TrackingNumber = printed.TrackingNumber };
             return;
@@ -386,7 +386,7 @@ public sealed class OrderFulfillmentWorkflow
         // A cancel must not wait for the print station's acknowledgement (or its 30-minute timeout): it cancels the
         // label run, which voids what it bought and waits for nothing more, and the order unwinds.
         using var interrupt = new CancellationTokenSource();
-        var child = _timeline.RunAsync("label printing", () => Workflow.ExecuteChildWorkflowAsync(
+        var child = _timeline.RunAsync("label printing", () => Calls.ChildWorkflowAsync(
             (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId), CancellationToken = interrupt.Token }));
         var cancelled = Workflow.WaitConditionAsync(() => _cancel is not null);
         if (await Workflow.WhenAnyAsync(child, cancelled) == cancelled)
@@ -440,12 +440,12 @@ public sealed class OrderFulfillmentWorkflow
             // The stock leaves the books, the order ships, the customer's email and the view awaiting delivery: one transaction.
             var run = _recorder.Prepare("shipped", "awaiting delivery", _money.Total, _money.Currency);
             var commit = new CommitOrderInventoryInput(orderId) { Record = new StepRecord(run, [OrderStatusNow("shipped")], Notification("order_shipped", "shipped")) };
-            await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
+            await _timeline.RunAsync("commit inventory", () => Calls.ActivityAsync(
                 (IInventoryActivities a) => a.CommitOrderInventoryAsync(commit), ActivityProfiles.Bookkeeping));
         }
         else
         {
-            await _timeline.RunAsync("commit inventory", () => Workflow.ExecuteActivityAsync(
+            await _timeline.RunAsync("commit inventory", () => Calls.ActivityAsync(
                 (IInventoryActivities a) => a.CommitInventoryAsync(orderId), ActivityProfiles.Bookkeeping));
         }
 
@@ -634,14 +634,14 @@ public sealed class OrderFulfillmentWorkflow
             if (Workflow.Patched(Patches.RefundThenAwaitSettlement))
             {
                 // Settlement books the refund in the ledger, so an unwound order's ledger nets to zero.
-                await Workflow.ExecuteActivityAsync(
+                await Calls.ActivityAsync(
                     (IPaymentActivities a) => a.CreateRefundAsync(refund), ActivityProfiles.ProviderRequest(Deadlines.PaymentCallback));
-                settlement = await Workflow.ExecuteActivityAsync(
+                settlement = await Calls.ActivityAsync(
                     (IPaymentActivities a) => a.AwaitRefundSettlementAsync(refundId), ActivityProfiles.AwaitingSettlement(Deadlines.PaymentCallback));
             }
             else
             {
-                settlement = await Workflow.ExecuteActivityAsync(
+                settlement = await Calls.ActivityAsync(
                     (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Deadlines.PaymentCallback));
             }
 
@@ -649,7 +649,7 @@ public sealed class OrderFulfillmentWorkflow
             return;
         }
 
-        await Workflow.ExecuteActivityAsync((IPaymentActivities a) => a.VoidPaymentAsync(paymentId), ActivityProfiles.Provider);
+        await Calls.ActivityAsync((IPaymentActivities a) => a.VoidPaymentAsync(paymentId), ActivityProfiles.Provider);
     }
 
     private static PostalAddress? ToPostal(Address? address) => address is null
@@ -678,7 +678,7 @@ public sealed class OrderFulfillmentWorkflow
             case ApprovalMoment.Asked:
                 var record = new StepRecord(_recorder!.Prepare("awaiting_approval", "awaiting approval", _money!.Total, _money.Currency), [OrderStatusNow("awaiting_approval")]);
                 var request = _approvalRequest! with { Record = record };
-                return Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(request), ActivityProfiles.Bookkeeping);
+                return Calls.ActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(request), ActivityProfiles.Bookkeeping);
             case ApprovalMoment.Reminded:
                 return RecordStepAsync(new StepRecord(
                     _recorder!.PrepareRefresh(), Notification: Notification("approval_needed", "approval-reminder", ("reason", _approvalRequest!.Reason))));
@@ -690,14 +690,14 @@ public sealed class OrderFulfillmentWorkflow
     private Task SetOrderStatusAsync(string status, string? reason = null)
     {
         var update = new UpdateOrderStatusInput(_input!.OrderId, status, Workflow.UtcNow, reason);
-        return Workflow.ExecuteActivityAsync((IOrderActivities a) => a.UpdateOrderStatusAsync(update), ActivityProfiles.Bookkeeping);
+        return Calls.ActivityAsync((IOrderActivities a) => a.UpdateOrderStatusAsync(update), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>Writes a customer email once per order and event (the key makes retries and replays harmless).</summary>
     private Task NotifyAsync(string template, string what, params (string Key, string Value)[] extra)
     {
         var notification = Notification(template, what, extra);
-        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+        return Calls.ActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>A customer email keyed once per order and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>

@@ -122,14 +122,14 @@ public sealed class RefundProcessingWorkflow
             {
                 // A short request a lost worker cannot hold up for long, then the wait for the provider's verdict.
                 var awaited = request.RefundId;
-                await _timeline.RunAsync("create provider refund", () => Workflow.ExecuteActivityAsync(
+                await _timeline.RunAsync("create provider refund", () => Calls.ActivityAsync(
                     (IPaymentActivities a) => a.CreateRefundAsync(refund), ActivityProfiles.ProviderRequest(Policy.ProviderCallback)));
-                settlement = await _timeline.RunAsync("provider refund", () => Workflow.ExecuteActivityAsync(
+                settlement = await _timeline.RunAsync("provider refund", () => Calls.ActivityAsync(
                     (IPaymentActivities a) => a.AwaitRefundSettlementAsync(awaited), ActivityProfiles.AwaitingSettlement(Policy.ProviderCallback)));
             }
             else
             {
-                settlement = await _timeline.RunAsync("provider refund", () => Workflow.ExecuteActivityAsync(
+                settlement = await _timeline.RunAsync("provider refund", () => Calls.ActivityAsync(
                     (IPaymentActivities a) => a.RefundPaymentAsync(refund), ActivityProfiles.AwaitingCallback(Policy.ProviderCallback)));
             }
         }
@@ -149,13 +149,13 @@ public sealed class RefundProcessingWorkflow
             // The ledger entry, the customer's email and the closed row: one step.
             var run = _recorder.Prepare("refunded", "done", settlement.Amount, settlement.Currency, closed: true, details: facts);
             var closing = new CloseRefundInput(refundId) { Record = new StepRecord(run, Notification: Notification(request, "refund_issued", "refund-issued", ("amount", amount))) };
-            await _timeline.RunAsync("ledger entry", () => Workflow.ExecuteActivityAsync(
+            await _timeline.RunAsync("ledger entry", () => Calls.ActivityAsync(
                 (IPaymentActivities a) => a.CloseRefundAsync(closing), ActivityProfiles.Bookkeeping));
             _recorder.Written(run);
             return new RefundResult(request.RefundId, "refunded", settlement.Amount, settlement.Currency, settlement.ProviderRefundId, null);
         }
 
-        await _timeline.RunAsync("ledger entry", () => Workflow.ExecuteActivityAsync(
+        await _timeline.RunAsync("ledger entry", () => Calls.ActivityAsync(
             (IPaymentActivities a) => a.RecordRefundLedgerEntryAsync(refundId), ActivityProfiles.Bookkeeping));
         await _timeline.RunAsync("notify customer", () => NotifyAsync(request, "refund_issued", "refund-issued", ("amount", amount)));
         await _recorder.RecordAsync("refunded", "done", settlement.Amount, settlement.Currency, closed: true, details: facts);
@@ -169,7 +169,7 @@ public sealed class RefundProcessingWorkflow
             throw new ApplicationFailureException($"Refund amount must be positive, was {request.Amount}.", CommerceErrorTypes.InvalidAmount, nonRetryable: true);
         }
 
-        var refundable = await _timeline.RunAsync("validate against captured", () => Workflow.ExecuteActivityAsync(
+        var refundable = await _timeline.RunAsync("validate against captured", () => Calls.ActivityAsync(
             (IPaymentActivities a) => a.GetRefundableAmountAsync(paymentId), ActivityProfiles.BusinessStep));
         _refundable = refundable.Refundable;
         if (!string.Equals(refundable.Currency.Trim(), request.Currency, StringComparison.OrdinalIgnoreCase))
@@ -209,7 +209,7 @@ public sealed class RefundProcessingWorkflow
 
         var decided = new ApprovalDecision(
             Workflow.Info.WorkflowId, "refund", request.RefundId, decision.Outcome.ToString().ToLowerInvariant(), decision.DecidedBy, decision.DecidedAt, decision.Reason);
-        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        await Calls.ActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
         return decision.Outcome switch
         {
             DecisionOutcome.Approved => null,
@@ -233,7 +233,7 @@ public sealed class RefundProcessingWorkflow
                 await _recorder.RecordAsync("awaiting_approval", "awaiting approval", request.Amount, request.Currency);
             }
 
-            await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+            await Calls.ActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
         }
 
         return await gate.WaitAsync(reason, remindAfter, expireAfter, () => false, () => NotifyAsync(request, "approval_needed", "approval-reminder"));
@@ -243,7 +243,7 @@ public sealed class RefundProcessingWorkflow
     private static Task NotifyAsync(RefundRequest request, string template, string what, params (string Key, string Value)[] extra)
     {
         var notification = Notification(request, template, what, extra);
-        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+        return Calls.ActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>A customer email keyed once per refund and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>

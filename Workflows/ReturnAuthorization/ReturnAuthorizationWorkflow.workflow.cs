@@ -122,7 +122,7 @@ public sealed class ReturnAuthorizationWorkflow
         var request = new ReturnRequest(input.ReturnId, input.OrderId, input.Lines, input.Reason);
         try
         {
-            _eligibility = await _timeline.RunAsync("eligibility", () => Workflow.ExecuteActivityAsync(
+            _eligibility = await _timeline.RunAsync("eligibility", () => Calls.ActivityAsync(
                 (IReturnActivities a) => a.CheckReturnEligibilityAsync(request), ActivityProfiles.BusinessStep));
             if (!_eligibility.Eligible)
             {
@@ -130,7 +130,7 @@ public sealed class ReturnAuthorizationWorkflow
                 throw new ApplicationFailureException($"Return {input.ReturnId} is not eligible: {why}", CommerceErrorTypes.ReturnNotEligible, nonRetryable: true);
             }
 
-            _opened = await _timeline.RunAsync("open RMA", () => Workflow.ExecuteActivityAsync(
+            _opened = await _timeline.RunAsync("open RMA", () => Calls.ActivityAsync(
                 (IReturnActivities a) => a.OpenReturnAsync(request), ActivityProfiles.BusinessStep));
             _eligibility = _opened.Eligibility;
         }
@@ -202,11 +202,11 @@ public sealed class ReturnAuthorizationWorkflow
             await RecordAsync("awaiting_approval", "awaiting approval");
         }
 
-        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
+        await Calls.ActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(approvalRequest), ActivityProfiles.Bookkeeping);
         var decision = await _approval.WaitAsync(reason, Policy.ApprovalReminder, Policy.ApprovalExpiry, () => false, () => NotifyAsync("approval_needed", "approval-reminder"));
         var decided = new ApprovalDecision(
             Workflow.Info.WorkflowId, "return", input.ReturnId, decision.Outcome.ToString().ToLowerInvariant(), decision.DecidedBy, decision.DecidedAt, decision.Reason);
-        await Workflow.ExecuteActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        await Calls.ActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
         switch (decision.Outcome)
         {
             case DecisionOutcome.Approved:
@@ -241,16 +241,16 @@ public sealed class ReturnAuthorizationWorkflow
             await RecordAsync("approved", "issuing return label");
         }
 
-        var shipment = await _timeline.RunAsync("prepare return shipment", () => Workflow.ExecuteActivityAsync(
+        var shipment = await _timeline.RunAsync("prepare return shipment", () => Calls.ActivityAsync(
             (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
 
         var voiding = new VoidLabelInput(shipmentId);
-        _saga.Register("void return label", () => Workflow.ExecuteActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
+        _saga.Register("void return label", () => Calls.ActivityAsync((ILabelActivities a) => a.VoidLabelAsync(voiding), ActivityProfiles.Provider));
 
         // The customer prints the return label at home: it is emailed, not sent to a warehouse printer.
         var printing = new PrintLabelInput(
             shipmentId, input.OrderId, shipment.From, shipment.To, shipment.Parcel, ServiceLevel.Ground, StationId: null, ReturnId: input.ReturnId);
-        var label = await _timeline.RunAsync("return label", () => Workflow.ExecuteChildWorkflowAsync(
+        var label = await _timeline.RunAsync("return label", () => Calls.ChildWorkflowAsync(
             (LabelPrintingWorkflow wf) => wf.RunAsync(printing), new ChildWorkflowOptions { Id = WorkflowIds.Label(shipmentId) }));
         _trackingNumber = label.TrackingNumber;
         _receivingLocationId = shipment.LocationId;
@@ -325,7 +325,7 @@ public sealed class ReturnAuthorizationWorkflow
             record = record with { Record = new StepRecord(ReturnStatuses: [ReturnStatusNow("inspected")]) };
         }
 
-        _eligibility = await _timeline.RunAsync("record inspection", () => Workflow.ExecuteActivityAsync(
+        _eligibility = await _timeline.RunAsync("record inspection", () => Calls.ActivityAsync(
             (IReturnActivities a) => a.RecordInspectionAsync(record), ActivityProfiles.BusinessStep));
         if (!_recorder.InSteps)
         {
@@ -359,7 +359,7 @@ public sealed class ReturnAuthorizationWorkflow
             restock = restock with { Record = new StepRecord(refunding) };
         }
 
-        await _timeline.RunAsync("restock", () => Workflow.ExecuteActivityAsync(
+        await _timeline.RunAsync("restock", () => Calls.ActivityAsync(
             (IInventoryActivities a) => a.RestockReturnAsync(restock), ActivityProfiles.Bookkeeping));
         if (refunding is not null)
         {
@@ -385,7 +385,7 @@ public sealed class ReturnAuthorizationWorkflow
         var policy = RefundPolicy.Default with { AutoApproveUpTo = amount };
         var refund = new RefundRequest(
             input.ReturnId, input.OrderId, input.CustomerId, amount, _eligibility.Currency, $"return {_opened!.RmaNumber}", "returns", input.ReturnId, policy);
-        return await _timeline.RunAsync("refund", () => Workflow.ExecuteChildWorkflowAsync(
+        return await _timeline.RunAsync("refund", () => Calls.ChildWorkflowAsync(
             (RefundProcessingWorkflow wf) => wf.RunAsync(refund), new ChildWorkflowOptions { Id = WorkflowIds.Refund(input.ReturnId) }));
     }
 
@@ -437,14 +437,14 @@ public sealed class ReturnAuthorizationWorkflow
     private Task SetReturnStatusAsync(string status, string? reason = null)
     {
         var update = ReturnStatusNow(status, reason);
-        return Workflow.ExecuteActivityAsync((IReturnActivities a) => a.UpdateReturnStatusAsync(update), ActivityProfiles.Bookkeeping);
+        return Calls.ActivityAsync((IReturnActivities a) => a.UpdateReturnStatusAsync(update), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>Writes a customer email once per return and event (the key makes retries and replays harmless).</summary>
     private Task NotifyAsync(string template, string what)
     {
         var notification = Notification(template, what);
-        return Workflow.ExecuteActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
+        return Calls.ActivityAsync((INotificationActivities a) => a.NotifyCustomerAsync(notification), ActivityProfiles.Bookkeeping);
     }
 
     /// <summary>A customer email keyed once per return and event, for a step to write or <see cref="NotifyAsync"/> to send.</summary>
