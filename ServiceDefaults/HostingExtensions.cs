@@ -43,6 +43,7 @@ public static class HostingExtensions
             options.Namespace = configured.Namespace;
             options.ApiKey = configured.ApiKey;
             options.Tls = configured.Tls;
+            options.GrpcCompression = configured.GrpcCompression;
 
             // Also a worker interceptor: workers built on this client continue the traces it starts.
             options.Interceptors = [new TracingInterceptor()];
