@@ -158,28 +158,29 @@ public sealed class OrderActivities(NpgsqlDataSource dataSource) : IOrderActivit
             throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not an order status; expected one of {string.Join(", ", Statuses)}.");
         }
 
-        var connection = transaction.Connection!;
-        var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT status FROM orders WHERE id = @OrderId FOR UPDATE", new { input.OrderId }, transaction, cancellationToken: ct))
-            ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Order {input.OrderId} does not exist.");
-
         // The update names the statuses it may come from, so a retried, replayed or restarted step never moves
         // the order backwards and each transition writes its event once. A status the order is already at or
         // past is not an error: the step happened, and failing here would unwind an order that is fine.
-        var changed = await connection.ExecuteAsync(new CommandDefinition(
+        // The locked self-join returns the status the order had before, in the same round trip.
+        var connection = transaction.Connection!;
+        var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
             """
             UPDATE orders
             SET status = @Status,
-                delivered_at = CASE WHEN @Status = 'delivered' THEN coalesce(delivered_at, @OccurredAt) ELSE delivered_at END,
+                delivered_at = CASE WHEN @Status = 'delivered' THEN coalesce(orders.delivered_at, @OccurredAt) ELSE orders.delivered_at END,
                 updated_at = now()
-            WHERE id = @OrderId AND status = ANY(@From)
+            FROM (SELECT status FROM orders WHERE id = @OrderId FOR UPDATE) AS before
+            WHERE orders.id = @OrderId AND orders.status = ANY(@From)
+            RETURNING before.status
             """,
             new { input.OrderId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime(), From = OrderStatusTransitions.AllowedFrom(input.Status) },
             transaction,
             cancellationToken: ct));
-        if (changed == 0)
+        if (previous is null)
         {
-            return false;
+            var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM orders WHERE id = @OrderId)", new { input.OrderId }, transaction, cancellationToken: ct));
+            return exists ? false : throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Order {input.OrderId} does not exist.");
         }
 
         var statusChanged = new { input.OrderId, From = previous, To = input.Status, input.OccurredAt, input.Reason };

@@ -40,4 +40,42 @@ public static class OutboxWriter
             cancellationToken: ct));
         return id;
     }
+
+    /// <summary>
+    /// Runs <paramref name="change"/>, a data-modifying statement with a <c>RETURNING</c> clause, and appends the event
+    /// only when it returned a row: one round trip instead of two for a change that may turn out to be a no-op (a
+    /// retried or out-of-order write).
+    /// </summary>
+    /// <returns>Whether the change wrote a row (and so the event exists).</returns>
+    public static async Task<bool> AppendIfChangedAsync(
+        NpgsqlTransaction transaction,
+        string change,
+        object changeParameters,
+        string aggregateType,
+        string aggregateId,
+        string eventType,
+        object payload,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var parameters = new DynamicParameters(changeParameters);
+        parameters.AddDynamicParams(new
+        {
+            OutboxId = Guid.CreateVersion7(),
+            OutboxAggregateType = aggregateType,
+            OutboxAggregateId = aggregateId,
+            OutboxEventType = eventType,
+            OutboxPayload = JsonSerializer.Serialize(payload, PayloadJson),
+        });
+        var appended = await transaction.Connection!.ExecuteAsync(new CommandDefinition(
+            $"""
+            WITH changed AS ({change})
+            INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, payload)
+            SELECT @OutboxId, @OutboxAggregateType, @OutboxAggregateId, @OutboxEventType, @OutboxPayload::jsonb FROM changed LIMIT 1
+            """,
+            parameters,
+            transaction,
+            cancellationToken: ct));
+        return appended > 0;
+    }
 }

@@ -64,9 +64,9 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
         BusinessFailure.RequireId(update.Status, "Status");
         BusinessFailure.RequireId(update.Stage, "Stage");
         var currency = update.Currency is null ? null : BusinessFailure.RequireCurrency(update.Currency);
-        var connection = transaction.Connection!;
         var occurredAt = update.OccurredAt.ToUniversalTime();
-        var written = await connection.ExecuteAsync(new CommandDefinition(
+        return await OutboxWriter.AppendIfChangedAsync(
+            transaction,
             """
             INSERT INTO workflow_runs (workflow_id, workflow_type, business_id, customer_id, status, stage, amount, currency, version,
                                        started_at, updated_at, closed_at, details, view, run_id)
@@ -85,6 +85,7 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
                 closed_at = coalesce(EXCLUDED.closed_at, workflow_runs.closed_at),
                 details = workflow_runs.details || EXCLUDED.details
             WHERE workflow_runs.version < EXCLUDED.version
+            RETURNING 1
             """,
             new
             {
@@ -103,15 +104,11 @@ public sealed class ReadModelActivities(NpgsqlDataSource dataSource) : IReadMode
                 View = update.View is { ValueKind: JsonValueKind.Object } view ? view.GetRawText() : null,
                 update.RunId,
             },
-            transaction,
-            cancellationToken: ct));
-        if (written == 0)
-        {
-            return false;
-        }
-
-        await OutboxWriter.AppendAsync(transaction, "workflow", update.WorkflowId, "workflow.updated", update, ct);
-        return true;
+            "workflow",
+            update.WorkflowId,
+            "workflow.updated",
+            update,
+            ct);
     }
 
     /// <inheritdoc />

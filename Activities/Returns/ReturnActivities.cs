@@ -139,21 +139,25 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
             throw BusinessFailure.Create(CommerceErrorTypes.InvalidInput, $"'{input.Status}' is not a return status; expected one of {string.Join(", ", StatusTransitions.Keys)}.");
         }
 
+        // The column name comes from the fixed map above, never from input. The locked self-join returns the status
+        // the return had before, in the same round trip.
         var connection = transaction.Connection!;
-        var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT status FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct))
-            ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
-
-        // The column name comes from the fixed map above, never from input.
         var timestamp = transition.Column is { } column ? $"{column} = @OccurredAt, " : string.Empty;
-        var changed = await connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE returns SET status = @Status, {timestamp}updated_at = @OccurredAt WHERE id = @ReturnId AND status = ANY(@From)",
+        var previous = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
+            $"""
+            UPDATE returns SET status = @Status, {timestamp}updated_at = @OccurredAt
+            FROM (SELECT status FROM returns WHERE id = @ReturnId FOR UPDATE) AS before
+            WHERE returns.id = @ReturnId AND returns.status = ANY(@From)
+            RETURNING before.status
+            """,
             new { input.ReturnId, input.Status, OccurredAt = input.OccurredAt.ToUniversalTime(), transition.From },
             transaction,
             cancellationToken: ct));
-        if (changed == 0)
+        if (previous is null)
         {
-            return false;
+            var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM returns WHERE id = @ReturnId)", new { input.ReturnId }, transaction, cancellationToken: ct));
+            return exists ? false : throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
         }
 
         var statusChanged = new { input.ReturnId, From = previous, To = input.Status, input.OccurredAt, input.Reason };

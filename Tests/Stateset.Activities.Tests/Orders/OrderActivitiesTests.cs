@@ -132,6 +132,19 @@ public sealed class OrderActivitiesTests(PostgresFixture postgres) : IAsyncLifet
         Assert.Equal(["reserved", "authorized", "captured"], transitions);
     }
 
+    [Fact]
+    public async Task UpdateStatus_EachTransitionsEvent_NamesTheStatusItCameFrom()
+    {
+        await Attempts.RunAsync(() => _orders.PlaceOrderAsync(new PlaceOrderInput("o-12", "cus-ava", "USD", [new OrderLine("TENT-2P", 1)], Toronto)));
+
+        await OrderPath.WalkToAsync(_orders, "o-12", "delivered", DateTimeOffset.UnixEpoch);
+
+        var moves = await _db.QueryAsync<string>(
+            "SELECT (payload->>'from') || '>' || (payload->>'to') FROM outbox_events WHERE event_type = 'order.status_changed' AND aggregate_id = 'o-12' ORDER BY position");
+        Assert.Equal(["pending>reserved", "reserved>authorized", "authorized>captured", "captured>shipped", "shipped>delivered"], moves);
+        Assert.NotNull(await _db.ScalarAsync<DateTime?>("SELECT delivered_at FROM orders WHERE id = 'o-12'"));
+    }
+
     [Theory]
     [InlineData("completed", "failed")]
     [InlineData("cancelled", "captured")]
