@@ -39,14 +39,9 @@ public static class TelemetryExtensions
         // order, rather than by UseOtlpExporter, which places its processor where it likes.
         var claimsUnowned = builder.Configuration.GetValue("Telemetry:ClaimsUnownedSpans", true);
         builder.Services.AddSingleton(SpanOwnership.RequestsOwnedBy(serviceName));
-        var telemetry = builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService(serviceName));
-
-        // A provider that listens makes every span (each activity attempt, SQL command and HTTP call) and runs it
-        // through the processors even when nothing exports it. A host told not to (a worker serving orders with no
-        // collector) makes none; the trace context still crosses Temporal in the headers.
-        if (exportOtlp || builder.Configuration.GetValue("Telemetry:RecordSpansWithoutExporter", true))
-        {
-            telemetry.WithTracing(tracing =>
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(serviceName))
+            .WithTracing(tracing =>
             {
                 tracing
                     .AddProcessor(SpanOwnership.ExportOnlyOwned(serviceName, claimsUnowned))
@@ -61,10 +56,7 @@ public static class TelemetryExtensions
 
                 // Last, after the exporter: hands the next provider in the process the span as it was.
                 tracing.AddProcessor(SpanOwnership.Restore());
-            });
-        }
-
-        telemetry
+            })
             .WithLogging(
                 logging =>
                 {
