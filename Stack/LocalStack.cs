@@ -108,6 +108,10 @@ internal static class LocalStack
                 ["PaymentProvider:BaseUrl"] = sandboxes.PaymentProviderBaseAddress.ToString(),
                 ["PaymentProvider:WebhookSecret"] = SandboxSecrets.PaymentProvider,
                 ["Shipping:WebhookSecret"] = SandboxSecrets.Carriers,
+
+                // The stack is where people look at runs: the Temporal UI's call-stack tab needs the worker to track
+                // where each run waits (a cost per workflow task a worker serving orders does not pay).
+                ["Worker:WorkflowStackTrace"] = nameof(Temporalio.Worker.WorkflowStackTrace.Normal),
             };
             foreach (var carrier in SandboxSecrets.CarrierCodes)
             {

@@ -53,8 +53,20 @@ public static class WorkerComposition
                 // Data and programming errors fail their activity for good instead of being retried forever.
                 options.Interceptors = [.. options.Interceptors ?? [], new ActivityFailureClassifier()];
 
-                // The Temporal UI's call-stack tab asks the worker where each run waits (the __stack_trace query).
-                options.WorkflowStackTrace = WorkflowStackTrace.Normal;
+                // The Temporal UI's call-stack tab asks the worker where each run waits (the __stack_trace query). To
+                // answer it the SDK captures a stack trace with file and line at every task a workflow schedules
+                // (each activity, timer and wait), which reads the PDBs: the one-command stack, made for looking at
+                // runs, turns it on; a worker that serves orders leaves it off.
+                options.WorkflowStackTrace = limits.GetValue("WorkflowStackTrace", WorkflowStackTrace.None);
+
+                // The SDK listens to the TPL's event source to catch a workflow scheduling a task outside its own
+                // scheduler (Task.Run in workflow code). Listening turns on async causality events for every await
+                // in the process, activities and Npgsql included; the tests keep it on, where it catches the bug.
+                options.DisableWorkflowTracingEventListener = !limits.GetValue("DetectInvalidWorkflowTasks", true);
+
+                // Runs kept in memory between their tasks (sticky execution); a run evicted replays its history on
+                // its next task. Waiting runs are the most of them, so this bounds the worker's memory.
+                options.MaxCachedWorkflows = limits.GetValue("MaxCachedWorkflows", options.MaxCachedWorkflows);
             })
             .AddWorkflow<OrderFulfillmentWorkflow>()
             .AddWorkflow<RefundProcessingWorkflow>()
