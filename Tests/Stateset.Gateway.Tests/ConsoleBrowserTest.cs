@@ -198,9 +198,8 @@ public abstract class ConsoleBrowserTest(EndToEndFixture system, ITestOutputHelp
     protected async Task BrowseAsync(string testName, Func<IPage, IReadOnlyCollection<string>, Task> steps)
     {
         SetDefaultExpectTimeout(30_000);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.ExecutablePath });
-        var page = await browser.NewPageAsync(new() { BaseURL = system.GatewayAddress.ToString(), ViewportSize = new() { Width = 1440, Height = 900 } });
+        await using var context = await system.NewBrowserContextAsync(new() { BaseURL = system.GatewayAddress.ToString(), ViewportSize = new() { Width = 1440, Height = 900 } });
+        var page = await context.NewPageAsync();
         var errors = new ConcurrentQueue<string>();
         page.Console += (_, message) =>
         {

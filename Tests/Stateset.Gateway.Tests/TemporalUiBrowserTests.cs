@@ -222,9 +222,8 @@ public sealed class TemporalUiBrowserTests(EndToEndFixture system, ITestOutputHe
     {
         Assert.True(system.TemporalUiAddress is not null, "no Temporal UI: the embedded server serves one; beside TEMPORAL_ADDRESS set TEMPORAL_UI_URL");
         SetDefaultExpectTimeout(30_000);
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumFactAttribute.ExecutablePath });
-        var page = await browser.NewPageAsync(new() { BaseURL = system.TemporalUiAddress!.ToString(), ViewportSize = new() { Width = 1400, Height = 1000 } });
+        await using var context = await system.NewBrowserContextAsync(new() { BaseURL = system.TemporalUiAddress!.ToString(), ViewportSize = new() { Width = 1400, Height = 1000 } });
+        var page = await context.NewPageAsync();
         var errors = new ConcurrentQueue<string>();
         page.PageError += (_, error) => errors.Enqueue(error);
         page.Response += (_, response) =>
