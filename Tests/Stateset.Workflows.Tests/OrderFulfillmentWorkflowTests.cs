@@ -43,10 +43,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             // transactions, and the view where the wait for the carrier starts is a local activity. Before that the
             // same order took 25 activity tasks and 30 workflow tasks (order-view-tracks-waits-0.json).
             var history = await handle.FetchHistoryAsync();
-            var scheduled = history.Events
-                .Where(e => e.EventType == EventType.ActivityTaskScheduled)
-                .Select(e => e.ActivityTaskScheduledEventAttributes.ActivityType.Name)
-                .ToList();
+            var scheduled = await ScheduledActivitiesAsync(handle);
             Assert.Equal(
                 ["PlaceOrder", "ReserveInventory", "CreatePaymentAuthorization", "AwaitPaymentAuthorization", "AssessOrderRisk", "CapturePayment",
                  "PrepareShipment", "CommitOrderInventory", "RecordStep"],

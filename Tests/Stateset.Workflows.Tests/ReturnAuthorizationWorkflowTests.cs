@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Stateset.Workflows.Activities;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.ReturnAuthorization;
-using Temporalio.Api.Enums.V1;
 using Temporalio.Client;
 using Temporalio.Exceptions;
 using static Stateset.Workflows.Tests.WorkflowTestKit;
@@ -59,14 +58,9 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
             // One activity task per business step: the return's status moves, its emails and its view ride in the
             // steps' transactions (one RecordStep where the run moves on without a step of its own), and the first
             // view is a local activity. Before that the same return took 19 activity tasks (return-refunded-0.json).
-            var history = await handle.FetchHistoryAsync();
-            var scheduled = history.Events
-                .Where(e => e.EventType == EventType.ActivityTaskScheduled)
-                .Select(e => e.ActivityTaskScheduledEventAttributes.ActivityType.Name)
-                .ToList();
             Assert.Equal(
                 ["CheckReturnEligibility", "OpenReturn", "PrepareShipment", "RecordStep", "RecordStep", "RecordInspection", "RestockReturn", "RecordStep"],
-                scheduled);
+                await ScheduledActivitiesAsync(handle));
             await Histories.SaveAsync(Client, "return-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
             await Histories.SaveAsync(Client, "return-steps-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
         });

@@ -2,6 +2,7 @@ using Stateset.Workflows.LabelPrinting;
 using Stateset.Workflows.OrderFulfillment;
 using Stateset.Workflows.RefundProcessing;
 using Stateset.Workflows.ReturnAuthorization;
+using Temporalio.Api.Enums.V1;
 using Temporalio.Client;
 using Temporalio.Worker;
 
@@ -13,6 +14,16 @@ public static class WorkflowTestKit
     public static string NewTaskQueue() => $"tq-{Guid.NewGuid():N}";
 
     public static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 13)];
+
+    /// <summary>The activity types the run scheduled, in order (local activities are markers, not counted).</summary>
+    public static async Task<List<string>> ScheduledActivitiesAsync(WorkflowHandle handle)
+    {
+        var history = await handle.FetchHistoryAsync();
+        return history.Events
+            .Where(e => e.EventType == EventType.ActivityTaskScheduled)
+            .Select(e => e.ActivityTaskScheduledEventAttributes.ActivityType.Name)
+            .ToList();
+    }
 
     /// <summary>Runs <paramref name="test"/> while a worker serves <paramref name="taskQueue"/> with the given activities.</summary>
     public static async Task RunWorkerAsync(ITemporalClient client, string taskQueue, object activities, Func<Task> test)
