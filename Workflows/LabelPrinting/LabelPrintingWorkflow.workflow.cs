@@ -128,9 +128,12 @@ public sealed class LabelPrintingWorkflow
         }
         catch (Exception e) when (TemporalException.IsCanceledException(e) || e is ActivityFailureException or ApplicationFailureException)
         {
-            _failure = Failures.Describe(e);
-            await _saga.CompensateAsync();
             var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+
+            // A cancellation that reached a running step (a print acknowledgement racing the order's cancel) carries
+            // no message: the closed row must still say why the label did not succeed.
+            _failure = Failures.Describe(e) is { Length: > 0 } described ? described : $"{status} during {_recorder.Stage}";
+            await _saga.CompensateAsync();
             if (Workflow.Patched(Patches.LabelClosesFailedShipment))
             {
                 await CloseShipmentAsync(input.ShipmentId, status, _failure);
