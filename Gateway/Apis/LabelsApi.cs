@@ -109,32 +109,55 @@ public static class LabelsApi
             return otherStation;
         }
 
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var job = await connection.QuerySingleOrDefaultAsync<(string ShipmentId, string StationId)?>(
-            "SELECT l.shipment_id, pj.station_id FROM print_jobs pj JOIN labels l ON l.id = pj.label_id WHERE pj.id = @printJobId",
-            new { printJobId });
+        // The job's row and its label run's read-model row decide it: the run itself is not asked, so an
+        // acknowledgement sent the moment the job is listed (before the run has taken in that step's result) is
+        // delivered, and the run keeps it until it knows the job (Patches.EarlyPrintAcknowledgement).
+        PrintJobState? job;
+        await using (var connection = await database.OpenConnectionAsync(ct))
+        {
+            job = await connection.QuerySingleOrDefaultAsync<PrintJobState>(new CommandDefinition(
+                """
+                SELECT l.shipment_id AS ShipmentId, pj.station_id AS StationId, pj.status AS Status, r.closed_at IS NULL AS Live
+                FROM print_jobs pj
+                JOIN labels l ON l.id = pj.label_id
+                LEFT JOIN workflow_runs r ON r.workflow_id = @labelRunPrefix || l.shipment_id
+                WHERE pj.id = @printJobId
+                """,
+                new { printJobId, labelRunPrefix = WorkflowIds.Label(string.Empty) },
+                cancellationToken: ct));
+        }
+
         if (job is null)
         {
             return TypedResults.NotFound();
         }
 
-        if (job.Value.StationId != body.StationId)
+        if (job.StationId != body.StationId)
         {
             return TypedResults.Problem($"Print job {printJobId} belongs to another station.", statusCode: StatusCodes.Status409Conflict, title: "Wrong station");
         }
 
+        var refusal = job.Status switch
+        {
+            "printed" => $"Print job {printJobId} was already acknowledged.",
+            "queued" or "sent" when !job.Live => $"The label run of shipment {job.ShipmentId} has finished; it no longer waits for print job {printJobId}.",
+            "queued" or "sent" => null,
+            _ => $"Print job {printJobId} is {job.Status}; nothing waits for it.",
+        };
+        if (refusal is not null)
+        {
+            return TypedResults.Problem(refusal, statusCode: StatusCodes.Status409Conflict, title: WorkflowGateway.NotWaitingTitle);
+        }
+
         var acknowledgement = new PrintAcknowledgement(printJobId, body.StationId!);
-        var signalled = await workflows.SignalIfAsync<LabelPrintingWorkflow, LabelStatus>(
-            WorkflowIds.Label(job.Value.ShipmentId),
-            wf => wf.Status,
-            status => status.PrintJob?.Id == printJobId && status.Stage == "waiting for print station" ? null : "The label is not waiting for this print job.",
-            wf => wf.PrintedAsync(acknowledgement),
-            ct);
+        var signalled = await workflows.SignalAsync<LabelPrintingWorkflow>(WorkflowIds.Label(job.ShipmentId), wf => wf.PrintedAsync(acknowledgement), ct);
         return signalled.Result switch
         {
             Accepted accepted => accepted,
-            NotFound notFound => notFound,
             _ => (ProblemHttpResult)signalled.Result,
         };
     }
+
+    // Dapper fills it by column name.
+    private sealed record PrintJobState(string ShipmentId, string StationId, string Status, bool Live);
 }

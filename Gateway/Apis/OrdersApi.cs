@@ -49,8 +49,7 @@ public static class OrdersApi
             .WithName("PlaceOrder").WithSummary("Starts an order's fulfillment; the same Idempotency-Key and body always answer the same order.");
         group.MapGet("/{orderId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<OrderStatus>()
             .WithName("GetOrder").WithSummary("The order's status (stage, timeline, money, shipment, compensations) from the read model, live or closed.");
-        group.MapApprovalDecisions<OrderFulfillmentWorkflow, OrderStatus>(
-            "Order", WorkflowIds.Order, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
+        group.MapApprovalDecisions<OrderFulfillmentWorkflow>("Order", "orders", WorkflowIds.Order, d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         group.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(ApiScopes.CancelPolicy)
             .WithName("CancelOrder").WithSummary("Cancels an order that has not shipped; compensations run in reverse.");
         return group;
@@ -125,11 +124,12 @@ public static class OrdersApi
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> CancelAsync(string orderId, DecisionBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {
         var request = new CancelRequest(user.Identity!.Name!, body?.Reason);
-        return workflows.SignalIfAsync<OrderFulfillmentWorkflow, OrderStatus>(
+        return workflows.SignalIfAsync<OrderFulfillmentWorkflow>(
+            "orders",
+            orderId,
             WorkflowIds.Order(orderId),
-            wf => wf.Status,
-            status => status.Shipment?.ShippedAt is not null ? "The order has shipped and can no longer be cancelled."
-                : status.Stage is "compensating" or "done" ? "The order is already ending." : null,
+            run => run.Shipped ? "The order has shipped and can no longer be cancelled."
+                : run.Stage is "compensating" or "done" ? "The order is already ending." : null,
             wf => wf.CancelAsync(request),
             ct);
     }

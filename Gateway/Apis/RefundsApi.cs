@@ -24,8 +24,7 @@ public static class RefundsApi
             .WithName("RequestRefund").WithSummary("Starts a refund; refused if it would exceed what was captured minus what was refunded.");
         group.MapGet("/{refundId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<RefundStatus>()
             .WithName("GetRefund").WithSummary("The refund's status.");
-        group.MapApprovalDecisions<RefundProcessingWorkflow, RefundStatus>(
-            "Refund", WorkflowIds.Refund, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
+        group.MapApprovalDecisions<RefundProcessingWorkflow>("Refund", "refunds", WorkflowIds.Refund, d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         return group;
     }
 

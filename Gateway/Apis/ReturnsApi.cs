@@ -39,8 +39,7 @@ public static class ReturnsApi
             .WithName("RequestReturn").WithSummary("Starts a return authorization; refused outside the return window.");
         group.MapGet("/{returnId}", GetAsync).RequireAuthorization(ApiScopes.ReadPolicy).DocumentsStatusAs<ReturnStatus>()
             .WithName("GetReturn").WithSummary("The return's status.");
-        group.MapApprovalDecisions<ReturnAuthorizationWorkflow, ReturnStatus>(
-            "Return", WorkflowIds.Return, wf => wf.Status, s => (s.PendingApproval, s.Stage), d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
+        group.MapApprovalDecisions<ReturnAuthorizationWorkflow>("Return", "returns", WorkflowIds.Return, d => wf => wf.ApproveAsync(d), d => wf => wf.RejectAsync(d));
         group.MapPost("/{returnId}/received", ReceivedAsync).RequireAuthorization(ApiScopes.ReturnsDeskPolicy)
             .WithName("ReturnReceived").WithSummary("The warehouse received the return parcel.");
         group.MapPost("/{returnId}/inspected", InspectedAsync).RequireAuthorization(ApiScopes.ReturnsDeskPolicy)
@@ -102,10 +101,11 @@ public static class ReturnsApi
     private static Task<Results<Accepted, NotFound, ProblemHttpResult>> ReceivedAsync(string returnId, ReceiptBody? body, ClaimsPrincipal user, WorkflowGateway workflows, CancellationToken ct)
     {
         var receipt = new ReturnReceipt(user.Identity!.Name!, body?.Note);
-        return workflows.SignalIfAsync<ReturnAuthorizationWorkflow, ReturnStatus>(
+        return workflows.SignalIfAsync<ReturnAuthorizationWorkflow>(
+            "returns",
+            returnId,
             WorkflowIds.Return(returnId),
-            wf => wf.Status,
-            status => status.Stage == "awaiting receipt" ? null : $"The return is not waiting for its parcel (stage: {status.Stage}).",
+            run => run.Stage == "awaiting receipt" ? null : $"The return is not waiting for its parcel (stage: {run.Stage}).",
             wf => wf.ReceivedAsync(receipt),
             ct);
     }
@@ -132,10 +132,11 @@ public static class ReturnsApi
         }
 
         var report = new InspectionReport(user.Identity!.Name!, body.Lines!.Select(l => new InspectedLine(l.Sku!, l.Condition!)).ToList());
-        var signalled = await workflows.SignalIfAsync<ReturnAuthorizationWorkflow, ReturnStatus>(
+        var signalled = await workflows.SignalIfAsync<ReturnAuthorizationWorkflow>(
+            "returns",
+            returnId,
             WorkflowIds.Return(returnId),
-            wf => wf.Status,
-            status => status.Stage == "awaiting inspection" ? null : $"The return is not waiting for an inspection (stage: {status.Stage}).",
+            run => run.Stage == "awaiting inspection" ? null : $"The return is not waiting for an inspection (stage: {run.Stage}).",
             wf => wf.InspectedAsync(report),
             ct);
         return signalled.Result switch

@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.Caching.Memory;
 using Npgsql;
 
 namespace Stateset.Gateway.Validation;
@@ -7,10 +8,23 @@ namespace Stateset.Gateway.Validation;
 /// Checks that a start request names things that exist and can be sold: its customer, its SKUs (in the catalogue,
 /// active, priced in the order's currency), the order a refund or return is for. A workflow started for something
 /// that does not exist can only fail after the client was told 202; refused here, the client learns why (400 naming
-/// the field) and nothing is written. Read per request, so a catalogue change counts at once.
+/// the field) and nothing is written.
 /// </summary>
-public sealed class ReferenceChecks(NpgsqlDataSource database)
+/// <remarks>
+/// What passed is remembered for <see cref="RememberFor"/> (a known customer, a SKU sellable in a currency, an
+/// existing order), so a busy storefront's starts cost no SQL round trip here; what failed is never remembered, so a
+/// new customer or product counts at once. A product retired within that window still passes this check, but not the
+/// order's first step, which reads the catalogue in its own transaction and fails the order naming the SKU: this is
+/// the early answer, that step is the rule.
+/// </remarks>
+public sealed class ReferenceChecks(NpgsqlDataSource database) : IDisposable
 {
+    /// <summary>How long a passed check is remembered.</summary>
+    public static readonly TimeSpan RememberFor = TimeSpan.FromSeconds(10);
+
+    // Its own cache, so a burst of new customers cannot push the API keys out of the shared one.
+    private readonly MemoryCache _passed = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+
     /// <summary>Adds a problem for an unknown customer and for each line whose SKU cannot be sold in <paramref name="currency"/>.</summary>
     /// <param name="check">Where the problems are added.</param>
     /// <param name="customerId">The order's customer.</param>
@@ -21,6 +35,12 @@ public sealed class ReferenceChecks(NpgsqlDataSource database)
     {
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(lines);
+        var skus = lines.Select(l => l.Sku).Distinct(StringComparer.Ordinal).ToArray();
+        if (_passed.TryGetValue(("customer", customerId), out _) && skus.All(sku => _passed.TryGetValue(("sku", sku, currency), out _)))
+        {
+            return;
+        }
+
         await using var connection = await database.OpenConnectionAsync(ct);
         using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             """
@@ -30,9 +50,13 @@ public sealed class ReferenceChecks(NpgsqlDataSource database)
             LEFT JOIN products p ON p.sku = s.sku
             LEFT JOIN product_prices pp ON pp.sku = s.sku AND pp.currency = @Currency
             """,
-            new { CustomerId = customerId, Currency = currency, Skus = lines.Select(l => l.Sku).Distinct(StringComparer.Ordinal).ToArray() },
+            new { CustomerId = customerId, Currency = currency, Skus = skus },
             cancellationToken: ct));
-        if (!await results.ReadSingleAsync<bool>())
+        if (await results.ReadSingleAsync<bool>())
+        {
+            Remember(("customer", customerId));
+        }
+        else
         {
             check.Add("customerId", $"is not a known customer ({customerId}).");
         }
@@ -49,6 +73,10 @@ public sealed class ReferenceChecks(NpgsqlDataSource database)
             {
                 check.Add(field, $"{sku} is not sold in {currency}.");
             }
+            else
+            {
+                Remember(("sku", sku, currency));
+            }
         }
     }
 
@@ -56,13 +84,33 @@ public sealed class ReferenceChecks(NpgsqlDataSource database)
     public async Task CheckOrderExistsAsync(RequestValidator check, string field, string orderId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(check);
+        if (_passed.TryGetValue(("order", orderId), out _))
+        {
+            return;
+        }
+
         await using var connection = await database.OpenConnectionAsync(ct);
         var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT EXISTS (SELECT 1 FROM orders WHERE id = @OrderId)", new { OrderId = orderId }, cancellationToken: ct));
-        if (!exists)
+        if (exists)
+        {
+            Remember(("order", orderId));
+        }
+        else
         {
             check.Add(field, $"is not a known order ({orderId}).");
         }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _passed.Dispose();
+
+    private void Remember(object key)
+    {
+        using var entry = _passed.CreateEntry(key);
+        entry.Value = true;
+        entry.Size = 1;
+        entry.AbsoluteExpirationRelativeToNow = RememberFor;
     }
 
     private sealed record ProductRow(string Sku, bool? Active, bool Priced);

@@ -78,7 +78,7 @@ public sealed class RequestInputGuard(RequestDelegate next)
             using var buffer = new MemoryStream();
             await request.Body.CopyToAsync(buffer, context.RequestAborted);
             request.Body.Position = 0;
-            CheckJson(problems, buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+            CheckJson(problems, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         }
 
         if (!problems.IsValid)
@@ -93,67 +93,94 @@ public sealed class RequestInputGuard(RequestDelegate next)
     private static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
-    private static void CheckJson(RequestValidator problems, ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// Checks every string and field name of a JSON body in one pass of a reader over its bytes: no document is
+    /// built and no value decoded unless it might be wrong. JSON cannot hold a raw control character below U+0020
+    /// (the reader refuses it), so a string without escapes can only hold DEL, and one of at most
+    /// <see cref="MaxTextLength"/> UTF-8 bytes cannot be longer than that in characters. A field's path is spelt
+    /// out only for a problem. A body that is not JSON is left to the endpoint's reader, with its own 400.
+    /// </summary>
+    private static void CheckJson(RequestValidator problems, ReadOnlySpan<byte> body)
     {
-        JsonDocument document;
+        var found = new RequestValidator();
+        var count = 0;
+        var open = new List<Container>();
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            while (reader.Read())
+            {
+                var parent = open.Count == 0 ? null : open[^1];
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        var name = MightBeWrong(ref reader) || reader.ValueSpan.Length > 100 ? reader.GetString()! : null;
+                        if (name is not null && (HasControl(name, allowed: string.Empty) || name.Length > 100))
+                        {
+                            if (count < MaxProblems)
+                            {
+                                found.Add(parent!.Path.Length == 0 ? "body" : parent.Path, "has a field name that is too long or holds control characters.");
+                                count++;
+                            }
+
+                            reader.Skip();
+                            continue;
+                        }
+
+                        parent!.Name = name ?? reader.GetString()!;
+                        continue;
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        open.Add(new Container(reader.TokenType == JsonTokenType.StartArray, PathOf(parent)));
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        open.RemoveAt(open.Count - 1);
+                        continue;
+                    case JsonTokenType.String when count < MaxProblems && MightBeWrong(ref reader):
+                        var allowed = parent is { IsArray: false } && MultiLineFields.Contains(parent.Name!) ? "\t\n\r" : string.Empty;
+                        var path = PathOf(parent);
+                        if (!CheckText(found, path.Length == 0 ? "body" : path, reader.GetString()!, allowed))
+                        {
+                            count++;
+                        }
+
+                        break;
+                }
+
+                if (parent is { IsArray: true })
+                {
+                    parent.Index++;
+                }
+            }
         }
         catch (JsonException)
         {
-            // Not JSON: the endpoint's own reader answers that, with its own 400.
             return;
         }
 
-        using (document)
+        if (found.IsValid)
         {
-            var count = 0;
-            Walk(problems, document.RootElement, string.Empty, ref count);
+            return;
+        }
+
+        foreach (var (field, messages) in found.Errors)
+        {
+            foreach (var message in messages)
+            {
+                problems.Add(field, message);
+            }
         }
     }
 
-    private static void Walk(RequestValidator problems, JsonElement element, string path, ref int count)
+    private static bool MightBeWrong(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped || reader.ValueSpan.Length > MaxTextLength || reader.ValueSpan.Contains((byte)0x7f);
+
+    /// <summary>The path of the value the reader is at, inside <paramref name="parent"/>: <c>lines[0].sku</c>, <c>body[2]</c>.</summary>
+    private static string PathOf(Container? parent) => parent switch
     {
-        if (count >= MaxProblems)
-        {
-            return;
-        }
-
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    if (HasControl(property.Name, allowed: string.Empty) || property.Name.Length > 100)
-                    {
-                        problems.Add(path.Length == 0 ? "body" : path, "has a field name that is too long or holds control characters.");
-                        count++;
-                        continue;
-                    }
-
-                    Walk(problems, property.Value, path.Length == 0 ? property.Name : $"{path}.{property.Name}", ref count);
-                }
-
-                break;
-            case JsonValueKind.Array:
-                var index = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    Walk(problems, item, $"{(path.Length == 0 ? "body" : path)}[{index++}]", ref count);
-                }
-
-                break;
-            case JsonValueKind.String:
-                var leaf = path[(path.LastIndexOf('.') + 1)..];
-                if (!CheckText(problems, path.Length == 0 ? "body" : path, element.GetString()!, MultiLineFields.Contains(leaf) ? "\t\n\r" : string.Empty))
-                {
-                    count++;
-                }
-
-                break;
-        }
-    }
+        null => string.Empty,
+        { IsArray: true } => $"{(parent.Path.Length == 0 ? "body" : parent.Path)}[{parent.Index}]",
+        _ => parent.Path.Length == 0 ? parent.Name! : $"{parent.Path}.{parent.Name}",
+    };
 
     private static bool CheckText(RequestValidator problems, string field, string value, string allowed)
     {
@@ -186,5 +213,17 @@ public sealed class RequestInputGuard(RequestDelegate next)
         }
 
         return false;
+    }
+
+    /// <summary>An object or array the reader is inside: its path, and the field or index it is at.</summary>
+    private sealed class Container(bool isArray, string path)
+    {
+        public bool IsArray { get; } = isArray;
+
+        public string Path { get; } = path;
+
+        public string? Name { get; set; }
+
+        public int Index { get; set; }
     }
 }

@@ -29,14 +29,24 @@ public sealed record ResourceView(string Id, string WorkflowId, bool Live, long 
     public string? TemporalUiUrl { get; init; }
 }
 
+/// <summary>What a run's read-model row says of it, as much as deciding whether a signal is awaited needs.</summary>
+/// <param name="Live">The run is open.</param>
+/// <param name="Stage">Its stage as its status view last stored it.</param>
+/// <param name="AwaitsApproval">Its view shows a pending approval.</param>
+/// <param name="Shipped">Its view shows the parcel shipped.</param>
+public sealed record StoredRunState(bool Live, string Stage, bool AwaitsApproval, bool Shipped);
+
 /// <summary>
 /// What every resource API does with Temporal: start a workflow once per idempotency key, read a resource from
-/// the workflow or the read model, and deliver an operator's signal only while the workflow waits for it.
+/// the read model, and deliver a signal only while the read model says the workflow waits for it.
 /// </summary>
 public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings settings, IdempotentStarts starts, NpgsqlDataSource database, IConfiguration configuration)
 {
     /// <summary>The header carrying the client's idempotency key.</summary>
     public const string IdempotencyHeader = "Idempotency-Key";
+
+    /// <summary>The title of the 409 a signal gets when its run does not wait for it (clients, like the load generator, match on it).</summary>
+    public const string NotWaitingTitle = "Not waiting";
 
     /// <summary>Gets the Temporal client.</summary>
     public ITemporalClient Temporal => temporal;
@@ -141,40 +151,87 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
     }
 
     /// <summary>
-    /// Sends an operator's signal if the workflow, asked through its status query, waits for that decision now;
-    /// otherwise 409. A race where the state changes in between is harmless: the workflow ignores a late signal.
+    /// Sends a signal if the run's read-model row says the run waits for it; otherwise 409 (404 when nothing is known
+    /// of the run). The row is the one <c>GET /{resource}/{id}</c> answers from, and the workflow writes it where it
+    /// starts to wait (after opening the wait), so one SQL read and one signal replace asking the workflow, which
+    /// costs a workflow task per question and times out with many runs open.
     /// </summary>
-    public async Task<Results<Accepted, NotFound, ProblemHttpResult>> SignalIfAsync<TWorkflow, TStatus>(
+    /// <remarks>
+    /// The row may be a step behind the run. A signal that finds the run moved on is recorded by the workflow as
+    /// ignored (every handler checks its own state), so it cannot move a run backwards or leave it stuck; a run
+    /// that closed since the read answers 409, as a closed row does.
+    /// </remarks>
+    public async Task<Results<Accepted, NotFound, ProblemHttpResult>> SignalIfAsync<TWorkflow>(
+        string resource,
+        string id,
         string workflowId,
-        Expression<Func<TWorkflow, TStatus>> statusQuery,
-        Func<TStatus, string?> refusal,
+        Func<StoredRunState, string?> refusal,
         Expression<Func<TWorkflow, Task>> signal,
         CancellationToken ct)
     {
-        var handle = temporal.GetWorkflowHandle<TWorkflow>(workflowId);
-        string? closedRunId;
+        var state = await StateAsync(resource, id, workflowId, ct);
+        if (state is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        if (!state.Live)
+        {
+            return Finished();
+        }
+
+        if (refusal(state) is { } why)
+        {
+            return TypedResults.Problem(why, statusCode: StatusCodes.Status409Conflict, title: NotWaitingTitle);
+        }
+
+        var signalled = await SignalAsync(workflowId, signal, ct);
+        return signalled.Result switch
+        {
+            Accepted accepted => accepted,
+            _ => (ProblemHttpResult)signalled.Result,
+        };
+    }
+
+    /// <summary>
+    /// Sends a signal the caller already checked against SQL: 202, or 409 when the run closed in the meantime (or
+    /// is no longer in Temporal at all), which is what a closed read-model row answers too.
+    /// </summary>
+    public async Task<Results<Accepted, ProblemHttpResult>> SignalAsync<TWorkflow>(string workflowId, Expression<Func<TWorkflow, Task>> signal, CancellationToken ct)
+    {
         try
         {
-            var description = await handle.DescribeAsync(new() { Rpc = new() { CancellationToken = ct } });
-            closedRunId = description.RunId;
-            if (description.Status != WorkflowExecutionStatus.Running)
-            {
-                return TypedResults.Problem("The process has finished; there is nothing left to decide.", statusCode: StatusCodes.Status409Conflict, title: "Not waiting");
-            }
-
-            var status = await handle.QueryAsync(statusQuery, new() { Rpc = new() { CancellationToken = ct } });
-            if (refusal(status) is { } why)
-            {
-                return TypedResults.Problem(why, statusCode: StatusCodes.Status409Conflict, title: "Not waiting");
-            }
-
-            await handle.SignalAsync(signal, new() { Rpc = new() { CancellationToken = ct } });
+            await temporal.GetWorkflowHandle<TWorkflow>(workflowId).SignalAsync(signal, new() { Rpc = new() { CancellationToken = ct } });
             return TypedResults.Accepted((string?)null);
         }
         catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
         {
-            return TypedResults.NotFound();
+            return Finished();
         }
+    }
+
+    /// <summary>
+    /// What a run's read-model row says of it now; before the run's first write (a few milliseconds after a start
+    /// this gateway made) it is live and starting. Null when nothing is known of the run.
+    /// </summary>
+    public async Task<StoredRunState?> StateAsync(string resource, string id, string workflowId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenConnectionAsync(ct);
+        var state = await connection.QuerySingleOrDefaultAsync<StoredRunState>(new CommandDefinition(
+            """
+            SELECT closed_at IS NULL AS Live, coalesce(view->>'stage', stage) AS Stage,
+                   coalesce(jsonb_typeof(view->'pendingApproval') = 'object', false) AS AwaitsApproval,
+                   view #>> '{shipment,shippedAt}' IS NOT NULL AS Shipped
+            FROM workflow_runs WHERE workflow_id = @workflowId
+            """,
+            new { workflowId },
+            cancellationToken: ct));
+        return state ?? (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM idempotent_starts WHERE scope = @resource AND resource_id = @id AND workflow_id = @workflowId)",
+            new { resource, id, workflowId },
+            cancellationToken: ct))
+            ? new StoredRunState(Live: true, Stage: "starting", AwaitsApproval: false, Shipped: false)
+            : null);
     }
 
     /// <summary>The run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</summary>
@@ -182,6 +239,9 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         configuration["Temporal:UiUrl"] is { Length: > 0 } ui
             ? $"{ui.TrimEnd('/')}/namespaces/{Uri.EscapeDataString(settings.Namespace)}/workflows/{Uri.EscapeDataString(workflowId)}" + (runId is null ? string.Empty : $"/{runId}")
             : null;
+
+    private static ProblemHttpResult Finished() =>
+        TypedResults.Problem("The process has finished; there is nothing left to decide.", statusCode: StatusCodes.Status409Conflict, title: NotWaitingTitle);
 
     private sealed record StoredRow(long Version, bool Live, string? RunId, string Status);
 }

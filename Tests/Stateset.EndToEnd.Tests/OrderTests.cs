@@ -66,6 +66,48 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
     }
 
     [Fact]
+    public async Task Order_StationAcknowledgesItsJobTheMomentItIsQueued_TheLabelTakesIt_AndTheOrderCompletes()
+    {
+        var sku = await NewSkuAsync();
+        var customer = await NewCustomerAsync();
+        var orderId = NewId("o");
+        var shipmentId = $"{orderId}-1";
+
+        // The earliest a station can acknowledge: its job's row has committed, the label run has not heard back from
+        // that step yet. The station lists its queue through the gateway and acknowledges what it finds.
+        HttpStatusCode? acknowledged = null;
+        System.Faults.BeforeReporting(orderId, "CreatePrintJob", async () =>
+        {
+            var station = await ScalarAsync<string>(
+                "SELECT station_id FROM print_jobs pj JOIN labels l ON l.id = pj.label_id WHERE l.shipment_id = @shipmentId", new { shipmentId });
+            var queue = await Operator.GetFromJsonAsync<JsonElement>(new Uri($"/print-stations/{station}/jobs?status=queued&limit=200", UriKind.Relative));
+            var job = queue.GetProperty("items").EnumerateArray().Single(j => j.GetProperty("shipmentId").GetString() == shipmentId);
+            using var ack = await PostAsync(Warehouse, job.GetProperty("links").GetProperty("ack").GetString()!, new { stationId = station });
+            acknowledged = ack.StatusCode;
+        });
+        using var placed = await PostAsync(Storefront, "/orders", OrderBody(orderId, customer, sku, GoodCard, 1, null, null), orderId);
+        Assert.Equal(HttpStatusCode.Accepted, placed.StatusCode);
+
+        await WaitForStageAsync($"/orders/{orderId}", "awaiting shipment");
+        Assert.Equal(HttpStatusCode.Accepted, acknowledged);
+        await CarrierScanAsync(shipmentId, "in_transit");
+        await CarrierScanAsync(shipmentId, "delivered");
+        var done = await WaitClosedAsync($"/orders/{orderId}");
+
+        Assert.Equal("completed", StatusOf(done));
+        var label = await WaitClosedAsync($"/labels/{shipmentId}");
+        Assert.Equal("printed", StatusOf(label));
+        Assert.Contains(
+            label.GetProperty("status").GetProperty("timeline").EnumerateArray(),
+            e => e.GetProperty("step").GetString() == "print acknowledgement" && e.GetProperty("detail").GetString()?.Contains("before the job was known", StringComparison.Ordinal) == true);
+        Assert.Equal("printed", await ScalarAsync<string>(
+            "SELECT pj.status FROM print_jobs pj JOIN labels l ON l.id = pj.label_id WHERE l.shipment_id = @shipmentId", new { shipmentId }));
+        Assert.Equal("delivered", await ScalarAsync<string>("SELECT status FROM shipments WHERE id = @shipmentId", new { shipmentId }));
+        Assert.Equal("completed", await ScalarAsync<string>("SELECT status FROM orders WHERE id = @orderId", new { orderId }));
+        Assert.Equal(49.95m, await ScalarAsync<decimal>("SELECT captured_amount FROM payments WHERE order_id = @orderId", new { orderId }));
+    }
+
+    [Fact]
     public async Task Order_OperatorApproves_RunsToCompletion()
     {
         var sku = await NewSkuAsync(price: RiskyPrice);

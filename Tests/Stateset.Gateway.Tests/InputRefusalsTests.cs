@@ -51,6 +51,25 @@ public sealed class InputRefusalsTests(GatewayFixture gateway)
         await AssertNoWorkflowAsync($"order-{orderId}");
     }
 
+    [Fact]
+    public async Task PlaceOrder_CustomerRefusedAsUnknown_CountsTheMomentItExists()
+    {
+        // What the reference checks passed they remember for a while; what they refused they never do.
+        var customerId = $"cus-{Guid.NewGuid():N}";
+        var (refused, errors) = await RefusedAsync(HttpMethod.Post, "/orders", OrderBody($"o-late-{Guid.NewGuid():N}", customerId: customerId));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.True(errors.ContainsKey("customerId"));
+        await gateway.ExecuteSqlAsync(
+            "INSERT INTO customers (id, email, name) SELECT @customerId, @customerId || '@example.com', name FROM customers WHERE id = 'cus-ava'", new { customerId });
+        using var client = gateway.CreateClient(await gateway.CreateKeyAsync("client"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(OrderBody($"o-late-{Guid.NewGuid():N}", customerId: customerId), System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+
+        using var accepted = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+    }
+
     [Theory]
     [InlineData("/refunds", """{"refundId":"r-unknown-order","orderId":"o-never-placed","customerId":"cus-ava","amount":5,"currency":"USD","reason":"late"}""", "refund-r-unknown-order")]
     [InlineData("/returns", """{"returnId":"ret-unknown-order","orderId":"o-never-placed","customerId":"cus-ava","lines":[{"sku":"TENT-2P","quantity":1}]}""", "rma-ret-unknown-order")]
@@ -81,6 +100,8 @@ public sealed class InputRefusalsTests(GatewayFixture gateway)
         { "/returns/x/inspected", """{"lines":[{"sku":"TENT-2P","condition":"new\u0000"}]}""", "lines[0].condition" },
         { "/print-jobs/pj-1/ack", """{"stationId":"ps\u0000"}""", "stationId" },
         { "/orders", """{"customerId\u0000":"cus-ava"}""", "body" },
+        { "/orders", "{\"customerId\":\"cus-ava\u007f\"}", "customerId" },
+        { "/orders", "{\"shippingAddress\":{\"na\u007fme\":\"Ava\"}}", "shippingAddress" },
         { "/orders", "{\"customerId\":\"" + new string('x', 2001) + "\"}", "customerId" },
         { "/callbacks/carriers", """{"id":"evt-1","carrier":"ridgeline","trackingNumber":"1R\u0000","status":"delivered","occurredAt":"2026-01-01T00:00:00Z"}""", "trackingNumber" },
         { "/callbacks/payments", """{"id":"evt_\u0000","type":"payment_intent.authorized","created":0,"data":{"object":{}}}""", "id" },

@@ -19,6 +19,7 @@ public sealed class ActivityFaults : IWorkerInterceptor
 
     private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _observed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Plan> _plans = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Interlude> _interludes = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Records the activities of runs whose workflow id contains <paramref name="token"/>.</summary>
@@ -50,6 +51,17 @@ public sealed class ActivityFaults : IWorkerInterceptor
         var plan = new Plan((_, name) => activity(name), Hold: true);
         _plans[token] = plan;
         return plan.Triggered.Task;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="meanwhile"/> once, after <paramref name="activity"/> of a run holding the token did its work
+    /// (its transaction committed) and before its result goes back to the run: what the outside world can do in
+    /// that gap (see the committed rows and act on them) happens there every time, not by luck.
+    /// </summary>
+    public void BeforeReporting(string token, string activity, Func<Task> meanwhile)
+    {
+        Observe(token);
+        _interludes[token] = new Interlude(activity, meanwhile);
     }
 
     /// <summary>Gets whether the fault planned for the token has happened.</summary>
@@ -89,7 +101,21 @@ public sealed class ActivityFaults : IWorkerInterceptor
             }
         }
 
-        return await next();
+        var result = await next();
+        foreach (var (token, interlude) in _interludes)
+        {
+            if (workflowId.Contains(token, StringComparison.Ordinal) && interlude.Activity == input.Activity.Name && interlude.Ran.TrySetResult())
+            {
+                await interlude.Meanwhile();
+            }
+        }
+
+        return result;
+    }
+
+    private sealed record Interlude(string Activity, Func<Task> Meanwhile)
+    {
+        public TaskCompletionSource Ran { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed record Plan(Func<string, string, bool> Matches, bool Hold)

@@ -41,6 +41,38 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
     }
 
     [Fact]
+    public async Task AcknowledgementBeforeTheRunKnowsItsPrintJob_IsKept_AndHonouredOnceTheJobIsKnown()
+    {
+        var world = new ScriptedWorld(Client);
+        var shipmentId = NewId("s");
+        var taskQueue = NewTaskQueue();
+
+        // The station sees the job the moment its row commits and acknowledges it before the activity reports back;
+        // a stray acknowledgement of some other job comes first.
+        world.PrintJobQueued = async job =>
+        {
+            var label = Client.GetWorkflowHandle<LabelPrintingWorkflow>(WorkflowIds.Label(shipmentId));
+            await label.SignalAsync(wf => wf.PrintedAsync(new PrintAcknowledgement("pj-someone-else", job.StationId)));
+            await label.SignalAsync(wf => wf.PrintedAsync(new PrintAcknowledgement(job.Id, job.StationId)));
+        };
+        await RunWorkerAsync(Client, taskQueue, world, async () =>
+        {
+            var handle = await StartAsync(Input(shipmentId, Reno, Toronto), taskQueue);
+
+            var result = await handle.GetResultAsync();
+
+            Assert.True(result.Printed);
+            var status = await handle.QueryAsync(wf => wf.Status);
+            Assert.Equal("printed", status.PrintJob!.Status);
+            Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Noted && e.Detail!.Contains("before the job was known", StringComparison.Ordinal));
+            Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Ignored && e.Detail!.StartsWith("pj-someone-else", StringComparison.Ordinal));
+            await Histories.SaveAsync(Client, "label-early-print-acknowledgement", handle.Id);
+        });
+
+        Assert.Equal([$"PrintAck pj-{shipmentId}"], world.CallsTo("PrintAck"));
+    }
+
+    [Fact]
     public async Task InvalidPostalCode_FailsAtOnce_WithoutRetrying_AndBuysNothing()
     {
         var world = new ScriptedWorld(Client);

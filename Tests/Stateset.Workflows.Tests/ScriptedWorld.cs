@@ -59,6 +59,12 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     /// <summary>Gets or sets what a read-model write waits for before it completes (a slow database), by the stage it writes.</summary>
     public Func<WorkflowRunUpdate, Task>? ReadModelWriteDelay { get; set; }
 
+    /// <summary>
+    /// Gets or sets what happens once a print job is queued and before its activity reports back, as a print station
+    /// that sees the committed job at once and acknowledges it would.
+    /// </summary>
+    public Func<PrintJob, Task>? PrintJobQueued { get; set; }
+
     /// <summary>Gets or sets the start of a call (as <see cref="Calls"/> lists it) that fails non-retryably the first time it is made.</summary>
     public string? FailOnce { get; set; }
 
@@ -370,7 +376,13 @@ public sealed class ScriptedWorld(ITemporalClient client) :
     {
         Record($"PrintJob {input.ShipmentId} {input.StationId}");
         await RecordedAsync(input.Record);
-        return new PrintJob($"pj-{input.ShipmentId}", input.ShipmentId, input.StationId, "zpl", "queued", DateTimeOffset.UtcNow, null);
+        var job = new PrintJob($"pj-{input.ShipmentId}", input.ShipmentId, input.StationId, "zpl", "queued", DateTimeOffset.UtcNow, null);
+        if (PrintJobQueued is { } queued)
+        {
+            await queued(job);
+        }
+
+        return job;
     }
 
     [Activity]

@@ -29,6 +29,12 @@ public static class Patches
     public const string StatusViewTracksWaits = "status-view-tracks-waits";
 
     /// <summary>
+    /// A print station's acknowledgement that arrives before the run learned its print job (the station saw the job
+    /// in SQL the moment the job's transaction committed) is kept and honoured once the job is known, rather than ignored.
+    /// </summary>
+    public const string EarlyPrintAcknowledgement = "early-print-acknowledgement";
+
+    /// <summary>
     /// Each business step is one activity whose one transaction also writes what the run used to write with activities
     /// of its own around it: the order's status, the customer email, the read-model row (a transactional outbox, and
     /// about half the Temporal tasks per order). Writes with no business step of their own (the view where a wait

@@ -13,6 +13,9 @@ namespace Stateset.Workflows.LabelPrinting;
 [Workflow]
 public sealed class LabelPrintingWorkflow
 {
+    // Bounds what a stream of stray acknowledgements (sent by hand, say from the Temporal UI) can make the run keep.
+    private const int MaxEarlyAcknowledgements = 8;
+
     private static readonly TimeSpan DefaultPrintAcknowledgementTimeout = TimeSpan.FromMinutes(30);
 
     private readonly Timeline _timeline = new();
@@ -23,6 +26,7 @@ public sealed class LabelPrintingWorkflow
     private Label? _label;
     private PrintJob? _printJob;
     private PrintAcknowledgement? _acknowledgement;
+    private List<PrintAcknowledgement> _earlyAcknowledgements = [];
     private string? _failure;
 
     /// <summary>Initializes a new instance of the <see cref="LabelPrintingWorkflow"/> class.</summary>
@@ -124,9 +128,12 @@ public sealed class LabelPrintingWorkflow
         }
         catch (Exception e) when (TemporalException.IsCanceledException(e) || e is ActivityFailureException or ApplicationFailureException)
         {
-            _failure = Failures.Describe(e);
-            await _saga.CompensateAsync();
             var status = TemporalException.IsCanceledException(e) ? "cancelled" : "failed";
+
+            // A cancellation that reached a running step (a print acknowledgement racing the order's cancel) carries
+            // no message: the closed row must still say why the label did not succeed.
+            _failure = Failures.Describe(e) is { Length: > 0 } described ? described : $"{status} during {_recorder.Stage}";
+            await _saga.CompensateAsync();
             if (Workflow.Patched(Patches.LabelClosesFailedShipment))
             {
                 await CloseShipmentAsync(input.ShipmentId, status, _failure);
@@ -141,6 +148,15 @@ public sealed class LabelPrintingWorkflow
     [WorkflowSignal]
     public async Task PrintedAsync(PrintAcknowledgement acknowledgement)
     {
+        // The job's row commits (and the station may see it and acknowledge) before its activity reports back here:
+        // such an acknowledgement is kept until the job is known. Runs that predate the patch ignored it.
+        if (_printJob is null && _acknowledgement is null && _earlyAcknowledgements.Count < MaxEarlyAcknowledgements &&
+            Workflow.Patched(Patches.EarlyPrintAcknowledgement))
+        {
+            _earlyAcknowledgements.Add(acknowledgement);
+            return;
+        }
+
         if (_printJob is null || acknowledgement.PrintJobId != _printJob.Id || _acknowledgement is not null)
         {
             var why = _acknowledgement is not null ? "already acknowledged" : "not the job this label waits for";
@@ -187,6 +203,7 @@ public sealed class LabelPrintingWorkflow
 
         _printJob = await _timeline.RunAsync("queue print job", () => Calls.ActivityAsync(
             (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
+        HonourEarlyAcknowledgements();
 
         // The station and the gateway learn the job from the stored view; without this write it would show once printed.
         await _recorder.RefreshAsync();
@@ -203,5 +220,25 @@ public sealed class LabelPrintingWorkflow
         _printJob = await _timeline.RunAsync("record print acknowledgement", () => Calls.ActivityAsync(
             (ILabelActivities a) => a.AcknowledgePrintJobAsync(acknowledged), ActivityProfiles.BusinessStep));
         return true;
+    }
+
+    /// <summary>Takes the acknowledgement of this job that came before the job was known; notes the others as ignored.</summary>
+    private void HonourEarlyAcknowledgements()
+    {
+        foreach (var early in _earlyAcknowledgements)
+        {
+            if (_acknowledgement is null && early.PrintJobId == _printJob!.Id)
+            {
+                _acknowledgement = early;
+                _timeline.Add("print acknowledgement", StepOutcome.Noted, $"{early.PrintJobId} from {early.StationId}: arrived before the job was known");
+            }
+            else
+            {
+                var why = _acknowledgement is not null ? "already acknowledged" : "not the job this label waits for";
+                _timeline.Add("print acknowledgement", StepOutcome.Ignored, $"{early.PrintJobId} from {early.StationId}: {why}");
+            }
+        }
+
+        _earlyAcknowledgements = [];
     }
 }
