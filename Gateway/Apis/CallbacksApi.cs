@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Stateset.Activities.Payments;
 using Stateset.Activities.Shipping;
+using Stateset.Gateway.Workflows;
 using Stateset.Workflows.Common;
 using Stateset.Workflows.OrderFulfillment;
 using Temporalio.Client;
@@ -61,8 +62,8 @@ public static class CallbacksApi
             var signal = new CarrierEvent($"{tracking.Carrier}:{tracking.Id}", Kind(tracking.Status), tracking.TrackingNumber, tracking.Description, tracking.OccurredAt.UtcDateTime);
             try
             {
-                await temporal.GetWorkflowHandle<OrderFulfillmentWorkflow>(WorkflowIds.Order(orderId))
-                    .SignalAsync(wf => wf.CarrierEventAsync(signal), new() { Rpc = new() { CancellationToken = ct } });
+                await temporal.SignalAsync<OrderFulfillmentWorkflow>(
+                    WorkflowIds.Order(orderId), wf => wf.CarrierEventAsync(signal), new() { Rpc = new() { CancellationToken = ct } });
             }
             catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
             {

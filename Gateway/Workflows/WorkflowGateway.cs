@@ -94,7 +94,7 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         string? runId;
         try
         {
-            var handle = await temporal.StartWorkflowAsync(run(id), options);
+            var handle = await temporal.StartAsync(run(id), options);
             runId = handle.ResultRunId;
         }
         catch (WorkflowAlreadyStartedException e)
@@ -201,7 +201,7 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
     {
         try
         {
-            await temporal.GetWorkflowHandle<TWorkflow>(workflowId).SignalAsync(signal, new() { Rpc = new() { CancellationToken = ct } });
+            await temporal.SignalAsync(workflowId, signal, new() { Rpc = new() { CancellationToken = ct } });
             return TypedResults.Accepted((string?)null);
         }
         catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)

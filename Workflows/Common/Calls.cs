@@ -7,7 +7,7 @@ using Temporalio.Workflows;
 namespace Stateset.Workflows.Common;
 
 /// <summary>
-/// Activities and child workflows called by lambda, as with the SDK's own overloads (<c>Workflow.ExecuteActivityAsync(
+/// Activities and child workflows called by lambda (and, through <see cref="Extract"/>, the gateway's starts and signals), as with the SDK's own overloads (<c>Workflow.ExecuteActivityAsync(
 /// (IOrderActivities a) => a.PlaceOrderAsync(input), options)</c>), minus their cost: the SDK turns every argument that
 /// is not a constant into a delegate with <c>Expression.Compile()</c> on every call, and a captured local is never a
 /// constant, so each call JIT-compiled a method (a quarter of the worker's CPU under load). Here the arguments are read
@@ -18,6 +18,7 @@ public static class Calls
 {
     private static readonly ConcurrentDictionary<MethodInfo, string> ActivityNames = new();
     private static readonly ConcurrentDictionary<Type, string> WorkflowNames = new();
+    private static readonly ConcurrentDictionary<MethodInfo, string> SignalNames = new();
 
     /// <summary>Runs an activity and returns its result.</summary>
     public static Task<TResult> ActivityAsync<TActivities, TResult>(Expression<Func<TActivities, Task<TResult>>> call, ActivityOptions options)
@@ -51,9 +52,14 @@ public static class Calls
     public static Task<TResult> ChildWorkflowAsync<TWorkflow, TResult>(Expression<Func<TWorkflow, Task<TResult>>> call, ChildWorkflowOptions options)
     {
         var (_, args) = Extract(call);
-        var name = WorkflowNames.GetOrAdd(typeof(TWorkflow), type => WorkflowDefinition.Create(type).Name!);
-        return Workflow.ExecuteChildWorkflowAsync<TResult>(name, args, options);
+        return Workflow.ExecuteChildWorkflowAsync<TResult>(WorkflowName<TWorkflow>(), args, options);
     }
+
+    /// <summary>The workflow type name of <typeparamref name="TWorkflow"/>, as its definition gives it.</summary>
+    public static string WorkflowName<TWorkflow>() => WorkflowNames.GetOrAdd(typeof(TWorkflow), type => WorkflowDefinition.Create(type).Name!);
+
+    /// <summary>The signal name of a <c>[WorkflowSignal]</c> method, as its definition gives it.</summary>
+    public static string SignalName(MethodInfo method) => SignalNames.GetOrAdd(method, m => WorkflowSignalDefinition.FromMethod(m).Name!);
 
     /// <summary>
     /// The method a lambda of the form <c>x => x.Method(arg, …)</c> calls, and its arguments' values now: constants, and
