@@ -183,9 +183,20 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
         var ct = ActivityCancellation.Token;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var orderId = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT order_id FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct))
-            ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
+        var found = await connection.QueryFirstOrDefaultAsync<(string OrderId, DateTime? InspectedAt)>(new CommandDefinition(
+            "SELECT order_id, inspected_at FROM returns WHERE id = @ReturnId FOR UPDATE", new { input.ReturnId }, transaction, cancellationToken: ct));
+        var orderId = found.OrderId ?? throw BusinessFailure.Create(CommerceErrorTypes.NotFound, $"Return {input.ReturnId} does not exist.");
+        var order = await ReadOrderAsync(transaction, orderId, forUpdate: false, ct);
+        if (found.InspectedAt is not null)
+        {
+            // This step's earlier attempt committed (the worker died before reporting it): answer what it stored, and
+            // write neither the conditions, the price nor the event again.
+            var stored = await StoredEligibilityAsync(transaction, input.ReturnId, order, ct);
+            await StepRecordWriter.ApplyAsync(transaction, input.Record, ct);
+            await transaction.CommitAsync(ct);
+            return stored;
+        }
+
         foreach (var line in input.Lines)
         {
             var updated = await connection.ExecuteAsync(new CommandDefinition(
@@ -200,11 +211,14 @@ public sealed class ReturnActivities(NpgsqlDataSource dataSource, IOptions<Retur
         }
 
         // Re-price with the fee rules eligibility used, now on the conditions as found rather than as declared.
-        var order = await ReadOrderAsync(transaction, orderId, forUpdate: false, ct);
         var priced = await StoredEligibilityAsync(transaction, input.ReturnId, order, ct);
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE returns SET restocking_fee = @RestockingFee, refund_amount = @RefundAmount, updated_at = @Now WHERE id = @ReturnId",
-            new { input.ReturnId, priced.RestockingFee, priced.RefundAmount, Now = time.GetUtcNow() },
+            """
+            UPDATE returns SET restocking_fee = @RestockingFee, refund_amount = @RefundAmount, inspected_at = @Now, inspected_by = @InspectedBy,
+                updated_at = @Now
+            WHERE id = @ReturnId
+            """,
+            new { input.ReturnId, priced.RestockingFee, priced.RefundAmount, input.InspectedBy, Now = time.GetUtcNow() },
             transaction,
             cancellationToken: ct));
         var inspected = new { input.ReturnId, input.InspectedBy, input.Lines, priced.RestockingFee, priced.RefundAmount };
