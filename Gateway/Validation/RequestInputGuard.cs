@@ -19,6 +19,10 @@ public sealed class RequestInputGuard(RequestDelegate next)
     /// <summary>The longest string any body field or query parameter may hold; fields' own limits are tighter.</summary>
     public const int MaxTextLength = 2000;
 
+    // A declared length up to this is allocated at once; beyond it the buffer grows as the bytes arrive, so a
+    // length that lies cannot make the gateway allocate what never comes.
+    private const int MaxPresizedBody = 64 * 1024;
+
     // At most this many problems are listed: enough to fix a request, too few to make the answer a burden.
     private const int MaxProblems = 20;
 
@@ -73,11 +77,13 @@ public sealed class RequestInputGuard(RequestDelegate next)
 
         if (problems.IsValid && HasBody(request))
         {
-            // Buffered so the endpoint reads the same bytes again; Kestrel's body size limit still applies (413).
-            request.EnableBuffering();
-            using var buffer = new MemoryStream();
+            // Read once into memory, which the endpoint then reads in place of the connection: one copy of the
+            // bytes rather than a buffering stream's copy and this check's. Kestrel's body size limit still applies
+            // to this read (413), and bounds the buffer.
+            var buffer = new MemoryStream(request.ContentLength is > 0 and <= MaxPresizedBody ? (int)request.ContentLength.Value : 0);
             await request.Body.CopyToAsync(buffer, context.RequestAborted);
-            request.Body.Position = 0;
+            buffer.Position = 0;
+            request.Body = buffer;
             CheckJson(problems, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         }
 
