@@ -8,17 +8,20 @@ namespace Stateset.Gateway.Validation;
 /// </summary>
 public sealed partial class RequestValidator
 {
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+    // Made with the first problem: nearly every request has none, and every request makes a validator.
+    private Dictionary<string, List<string>>? _errors;
 
     /// <summary>Gets a value indicating whether no problem was found.</summary>
-    public bool IsValid => _errors.Count == 0;
+    public bool IsValid => _errors is null;
 
     /// <summary>Gets the problems by field, in the shape <c>TypedResults.ValidationProblem</c> takes.</summary>
-    public Dictionary<string, string[]> Errors => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    public Dictionary<string, string[]> Errors =>
+        _errors?.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal) ?? new(StringComparer.Ordinal);
 
     /// <summary>Records a problem with a field.</summary>
     public RequestValidator Add(string field, string problem)
     {
+        _errors ??= new(StringComparer.Ordinal);
         if (!_errors.TryGetValue(field, out var problems))
         {
             _errors[field] = problems = [];
