@@ -75,10 +75,10 @@ public static class OrdersApi
         {
             for (var i = 0; i < request.Lines.Count; i++)
             {
-                check.Id($"lines[{i}].sku", request.Lines[i]?.Sku).Range($"lines[{i}].quantity", request.Lines[i]?.Quantity, 1, 1000);
+                check.Id("lines", i, "sku", request.Lines[i]?.Sku).Range("lines", i, "quantity", request.Lines[i]?.Quantity, 1, 1000);
             }
 
-            if (request.Lines.GroupBy(l => l?.Sku).Any(g => g.Key is not null && g.Count() > 1))
+            if (request.Lines.Count > 1 && request.Lines.GroupBy(l => l?.Sku).Any(g => g.Key is not null && g.Count() > 1))
             {
                 check.Add("lines", "must name each SKU once.");
             }
@@ -86,8 +86,7 @@ public static class OrdersApi
 
         if (check.IsValid)
         {
-            await references.CheckOrderAsync(
-                check, request.CustomerId!, request.Currency!, request.Lines!.Select((l, i) => ($"lines[{i}].sku", l!.Sku!)).ToList(), http.RequestAborted);
+            await references.CheckOrderAsync(check, request.CustomerId!, request.Currency!, "lines", request.Lines!.Select(l => l!.Sku!).ToList(), http.RequestAborted);
         }
 
         if (!check.IsValid)

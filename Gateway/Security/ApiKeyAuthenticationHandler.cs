@@ -43,27 +43,18 @@ public sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var key = await cache.GetOrCreateAsync(("api-key", presented), entry =>
+        // The principal is built once per key and cached with it: every request of a busy client reads the same,
+        // never modified, identity. An unknown key is cached too (as null), so guessing costs no read per attempt;
+        // a lookup that throws (PostgreSQL out of reach) caches nothing.
+        var principal = await cache.GetOrCreateAsync(("api-key", presented), async entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = CacheFor;
             entry.Size = 1;
-            return store.FindAsync(presented, Context.RequestAborted);
+            return await store.FindAsync(presented, Context.RequestAborted) is { } key ? PrincipalOf(key) : null;
         });
-        if (key is null)
-        {
-            return AuthenticateResult.Fail("The API key is unknown or revoked.");
-        }
-
-        var scopes = key.Scopes.Contains(ApiScopes.Admin) ? ApiScopes.All : key.Scopes;
-        var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Prefix) };
-        claims.AddRange(scopes.Select(scope => new Claim(ApiScopes.ClaimType, scope)));
-        if (key.StationId is { } stationId)
-        {
-            claims.Add(new Claim(ApiScopes.StationClaimType, stationId));
-        }
-
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return principal is null
+            ? AuthenticateResult.Fail("The API key is unknown or revoked.")
+            : AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 
     /// <inheritdoc />
@@ -86,6 +77,19 @@ public sealed class ApiKeyAuthenticationHandler(
     /// <inheritdoc />
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteProblemAsync(StatusCodes.Status403Forbidden, "Scope missing", "This API key lacks the scope this endpoint requires.");
+
+    private static ClaimsPrincipal PrincipalOf(ApiKeyInfo key)
+    {
+        var scopes = key.Scopes.Contains(ApiScopes.Admin) ? ApiScopes.All : key.Scopes;
+        var claims = new List<Claim> { new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Prefix) };
+        claims.AddRange(scopes.Select(scope => new Claim(ApiScopes.ClaimType, scope)));
+        if (key.StationId is { } stationId)
+        {
+            claims.Add(new Claim(ApiScopes.StationClaimType, stationId));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+    }
 
     private static string? Presented(HttpRequest request)
     {

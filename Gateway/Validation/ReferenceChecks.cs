@@ -29,13 +29,14 @@ public sealed class ReferenceChecks(NpgsqlDataSource database) : IDisposable
     /// <param name="check">Where the problems are added.</param>
     /// <param name="customerId">The order's customer.</param>
     /// <param name="currency">The order's currency.</param>
-    /// <param name="lines">Each line's field name (e.g. <c>lines[0].sku</c>) and SKU.</param>
+    /// <param name="linesField">The field of the lines: a problem with line <c>i</c> is named <c>{linesField}[i].sku</c>.</param>
+    /// <param name="lines">Each line's SKU, in the order of the lines.</param>
     /// <param name="ct">Cancels the lookup.</param>
-    public async Task CheckOrderAsync(RequestValidator check, string customerId, string currency, IReadOnlyList<(string Field, string Sku)> lines, CancellationToken ct)
+    public async Task CheckOrderAsync(RequestValidator check, string customerId, string currency, string linesField, IReadOnlyList<string> lines, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(check);
         ArgumentNullException.ThrowIfNull(lines);
-        var skus = lines.Select(l => l.Sku).Distinct(StringComparer.Ordinal).ToArray();
+        var skus = lines.Distinct(StringComparer.Ordinal).ToArray();
         if (_passed.TryGetValue(("customer", customerId), out _) && skus.All(sku => _passed.TryGetValue(("sku", sku, currency), out _)))
         {
             return;
@@ -62,8 +63,9 @@ public sealed class ReferenceChecks(NpgsqlDataSource database) : IDisposable
         }
 
         var products = (await results.ReadAsync<ProductRow>()).ToDictionary(p => p.Sku, StringComparer.Ordinal);
-        foreach (var (field, sku) in lines)
+        for (var i = 0; i < lines.Count; i++)
         {
+            var (field, sku) = ($"{linesField}[{i}].sku", lines[i]);
             var product = products[sku];
             if (product.Active is not true)
             {

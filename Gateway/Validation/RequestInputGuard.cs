@@ -19,6 +19,10 @@ public sealed class RequestInputGuard(RequestDelegate next)
     /// <summary>The longest string any body field or query parameter may hold; fields' own limits are tighter.</summary>
     public const int MaxTextLength = 2000;
 
+    // A declared length up to this is allocated at once; beyond it the buffer grows as the bytes arrive, so a
+    // length that lies cannot make the gateway allocate what never comes.
+    private const int MaxPresizedBody = 64 * 1024;
+
     // At most this many problems are listed: enough to fix a request, too few to make the answer a burden.
     private const int MaxProblems = 20;
 
@@ -32,6 +36,7 @@ public sealed class RequestInputGuard(RequestDelegate next)
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
         if (request.ContentType is { } contentType
+            && !IsPlainJson(contentType)
             && MediaTypeHeaderValue.TryParse(contentType, out var media)
             && HeaderUtilities.RemoveQuotes(media.Charset) is { Length: > 0 } charset
             && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
@@ -73,11 +78,13 @@ public sealed class RequestInputGuard(RequestDelegate next)
 
         if (problems.IsValid && HasBody(request))
         {
-            // Buffered so the endpoint reads the same bytes again; Kestrel's body size limit still applies (413).
-            request.EnableBuffering();
-            using var buffer = new MemoryStream();
+            // Read once into memory, which the endpoint then reads in place of the connection: one copy of the
+            // bytes rather than a buffering stream's copy and this check's. Kestrel's body size limit still applies
+            // to this read (413), and bounds the buffer.
+            var buffer = new MemoryStream(request.ContentLength is > 0 and <= MaxPresizedBody ? (int)request.ContentLength.Value : 0);
             await request.Body.CopyToAsync(buffer, context.RequestAborted);
-            request.Body.Position = 0;
+            buffer.Position = 0;
+            request.Body = buffer;
             CheckJson(problems, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         }
 
@@ -89,6 +96,11 @@ public sealed class RequestInputGuard(RequestDelegate next)
 
         await next(context);
     }
+
+    // What nearly every client sends, recognised without parsing the header (which allocates per request).
+    private static bool IsPlainJson(string contentType) =>
+        contentType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+        || contentType.Equals("application/json; charset=utf-8", StringComparison.OrdinalIgnoreCase);
 
     private static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
@@ -119,7 +131,8 @@ public sealed class RequestInputGuard(RequestDelegate next)
                         {
                             if (count < MaxProblems)
                             {
-                                found.Add(parent!.Path.Length == 0 ? "body" : parent.Path, "has a field name that is too long or holds control characters.");
+                                var at = PathOf(parent!, body);
+                                found.Add(at.Length == 0 ? "body" : at, "has a field name that is too long or holds control characters.");
                                 count++;
                             }
 
@@ -127,17 +140,18 @@ public sealed class RequestInputGuard(RequestDelegate next)
                             continue;
                         }
 
-                        parent!.Name = name ?? reader.GetString()!;
+                        // Where the name lies in the body (after its opening quote), decoded only if a path needs it.
+                        parent!.Name = new FieldName((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, name);
                         continue;
                     case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        open.Add(new Container(reader.TokenType == JsonTokenType.StartArray, PathOf(parent)));
+                        open.Add(new Container(reader.TokenType == JsonTokenType.StartArray, parent, parent?.Name ?? default, parent?.Index ?? 0));
                         break;
                     case JsonTokenType.EndObject or JsonTokenType.EndArray:
                         open.RemoveAt(open.Count - 1);
                         continue;
                     case JsonTokenType.String when count < MaxProblems && MightBeWrong(ref reader):
-                        var allowed = parent is { IsArray: false } && MultiLineFields.Contains(parent.Name!) ? "\t\n\r" : string.Empty;
-                        var path = PathOf(parent);
+                        var allowed = parent is { IsArray: false } && MultiLineFields.Contains(parent.Name.Spell(body)) ? "\t\n\r" : string.Empty;
+                        var path = ValuePath(parent, body);
                         if (!CheckText(found, path.Length == 0 ? "body" : path, reader.GetString()!, allowed))
                         {
                             count++;
@@ -175,12 +189,19 @@ public sealed class RequestInputGuard(RequestDelegate next)
         reader.ValueIsEscaped || reader.ValueSpan.Length > MaxTextLength || reader.ValueSpan.Contains((byte)0x7f);
 
     /// <summary>The path of the value the reader is at, inside <paramref name="parent"/>: <c>lines[0].sku</c>, <c>body[2]</c>.</summary>
-    private static string PathOf(Container? parent) => parent switch
-    {
-        null => string.Empty,
-        { IsArray: true } => $"{(parent.Path.Length == 0 ? "body" : parent.Path)}[{parent.Index}]",
-        _ => parent.Path.Length == 0 ? parent.Name! : $"{parent.Path}.{parent.Name}",
-    };
+    private static string ValuePath(Container? parent, ReadOnlySpan<byte> body) =>
+        parent is null ? string.Empty : Compose(PathOf(parent, body), parent.IsArray, parent.Name, parent.Index, body);
+
+    /// <summary>The path of a container itself, spelt from its parents.</summary>
+    private static string PathOf(Container container, ReadOnlySpan<byte> body) =>
+        container.Parent is null
+            ? string.Empty
+            : Compose(PathOf(container.Parent, body), container.Parent.IsArray, container.NameInParent, container.IndexInParent, body);
+
+    private static string Compose(string path, bool inArray, FieldName name, int index, ReadOnlySpan<byte> body) =>
+        inArray ? $"{(path.Length == 0 ? "body" : path)}[{index}]"
+        : path.Length == 0 ? name.Spell(body)
+        : $"{path}.{name.Spell(body)}";
 
     private static bool CheckText(RequestValidator problems, string field, string value, string allowed)
     {
@@ -215,14 +236,27 @@ public sealed class RequestInputGuard(RequestDelegate next)
         return false;
     }
 
-    /// <summary>An object or array the reader is inside: its path, and the field or index it is at.</summary>
-    private sealed class Container(bool isArray, string path)
+    /// <summary>A field name as the body holds it: where its bytes are, or the name itself when it was decoded already.</summary>
+    private readonly record struct FieldName(int Start, int Length, string? Text)
+    {
+        public string Spell(ReadOnlySpan<byte> body) => Text ?? System.Text.Encoding.UTF8.GetString(body.Slice(Start, Length));
+    }
+
+    /// <summary>
+    /// An object or array the reader is inside: where it sits in its parent (the field or index the parent was at when
+    /// it opened), and the field or index it is at itself.
+    /// </summary>
+    private sealed class Container(bool isArray, Container? parent, FieldName nameInParent, int indexInParent)
     {
         public bool IsArray { get; } = isArray;
 
-        public string Path { get; } = path;
+        public Container? Parent { get; } = parent;
 
-        public string? Name { get; set; }
+        public FieldName NameInParent { get; } = nameInParent;
+
+        public int IndexInParent { get; } = indexInParent;
+
+        public FieldName Name { get; set; }
 
         public int Index { get; set; }
     }

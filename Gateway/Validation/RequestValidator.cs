@@ -8,17 +8,20 @@ namespace Stateset.Gateway.Validation;
 /// </summary>
 public sealed partial class RequestValidator
 {
-    private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+    // Made with the first problem: nearly every request has none, and every request makes a validator.
+    private Dictionary<string, List<string>>? _errors;
 
     /// <summary>Gets a value indicating whether no problem was found.</summary>
-    public bool IsValid => _errors.Count == 0;
+    public bool IsValid => _errors is null;
 
     /// <summary>Gets the problems by field, in the shape <c>TypedResults.ValidationProblem</c> takes.</summary>
-    public Dictionary<string, string[]> Errors => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal);
+    public Dictionary<string, string[]> Errors =>
+        _errors?.ToDictionary(e => e.Key, e => e.Value.ToArray(), StringComparer.Ordinal) ?? new(StringComparer.Ordinal);
 
     /// <summary>Records a problem with a field.</summary>
     public RequestValidator Add(string field, string problem)
     {
+        _errors ??= new(StringComparer.Ordinal);
         if (!_errors.TryGetValue(field, out var problems))
         {
             _errors[field] = problems = [];
@@ -39,22 +42,24 @@ public sealed partial class RequestValidator
         return IdPattern().IsMatch(value) ? this : Add(field, "must be 1-64 letters, digits, '-', '_', '.' or ':', starting with a letter or digit.");
     }
 
-    /// <summary>Free text of at most <paramref name="maxLength"/> characters.</summary>
-    public RequestValidator Text(string field, string? value, int maxLength, bool required = true)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return required ? Add(field, "is required.") : this;
-        }
+    /// <summary>
+    /// An identifier (as <see cref="Id(string, string?, bool)"/>) in one item of a list: the field is named
+    /// <c>{list}[{index}].{name}</c>, spelt out only when there is a problem.
+    /// </summary>
+    public RequestValidator Id(string list, int index, string name, string? value) =>
+        value is not null && IdPattern().IsMatch(value) ? this : Id($"{list}[{index}].{name}", value);
 
-        return value.Length <= maxLength ? this : Add(field, $"must be at most {maxLength} characters.");
-    }
+    /// <summary>Free text of at most <paramref name="maxLength"/> characters.</summary>
+    public RequestValidator Text(string field, string? value, int maxLength, bool required = true) =>
+        TextProblem(value, maxLength, required) is { } problem ? Add(field, problem) : this;
 
     /// <summary>A whole number in a range.</summary>
     public RequestValidator Range(string field, int? value, int min, int max) =>
-        value is null ? Add(field, "is required.")
-        : value < min || value > max ? Add(field, $"must be between {min} and {max}.")
-        : this;
+        RangeProblem(value, min, max) is { } problem ? Add(field, problem) : this;
+
+    /// <summary>A whole number in a range in one item of a list (named as <see cref="Id(string, int, string, string?)"/> names it).</summary>
+    public RequestValidator Range(string list, int index, string name, int? value, int min, int max) =>
+        RangeProblem(value, min, max) is { } problem ? Add($"{list}[{index}].{name}", problem) : this;
 
     /// <summary>An ISO 4217 currency we sell in.</summary>
     public RequestValidator Currency(string field, string? value) =>
@@ -87,14 +92,33 @@ public sealed partial class RequestValidator
             return required ? Add(field, "is required.") : this;
         }
 
-        Text($"{field}.name", address.Name, 100);
-        Text($"{field}.line1", address.Line1, 100);
-        Text($"{field}.line2", address.Line2, 100, required: false);
-        Text($"{field}.city", address.City, 60);
-        Text($"{field}.region", address.Region, 40);
-        Text($"{field}.postalCode", address.PostalCode, 12);
-        Text($"{field}.phone", address.Phone, 30, required: false);
+        // Each part's name is spelt out only for a problem: a valid address (nearly every one) costs no strings.
+        TextIn(field, "name", address.Name, 100);
+        TextIn(field, "line1", address.Line1, 100);
+        TextIn(field, "line2", address.Line2, 100, required: false);
+        TextIn(field, "city", address.City, 60);
+        TextIn(field, "region", address.Region, 40);
+        TextIn(field, "postalCode", address.PostalCode, 12);
+        TextIn(field, "phone", address.Phone, 30, required: false);
         return address.Country is "US" or "CA" ? this : Add($"{field}.country", "must be US or CA.");
+    }
+
+    private static string? TextProblem(string? value, int maxLength, bool required) =>
+        string.IsNullOrWhiteSpace(value) ? (required ? "is required." : null)
+        : value.Length <= maxLength ? null
+        : $"must be at most {maxLength} characters.";
+
+    private static string? RangeProblem(int? value, int min, int max) =>
+        value is null ? "is required."
+        : value < min || value > max ? $"must be between {min} and {max}."
+        : null;
+
+    private void TextIn(string field, string part, string? value, int maxLength, bool required = true)
+    {
+        if (TextProblem(value, maxLength, required) is { } problem)
+        {
+            Add($"{field}.{part}", problem);
+        }
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]

@@ -59,7 +59,7 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
     /// <paramref name="resourceId"/> is the business id the client chose, or null to derive one from the key.
     /// </summary>
     public async Task<StartClaim> ClaimAsync(
-        string apiKeyPrefix, string scope, string idempotencyKey, object request, string? resourceId, string idPrefix, Func<string, string> workflowId, CancellationToken ct)
+        string apiKeyPrefix, string scope, string idempotencyKey, object request, string? resourceId, string idPrefix, Func<string, string> workflowId)
     {
         var resource = resourceId ?? DerivedId(idPrefix, apiKeyPrefix, idempotencyKey);
         var claim = new PendingClaim(
@@ -73,13 +73,20 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
         }
 
         // A client that gives up does not withdraw its claim: the row is written all the same, and its retry finds it.
-        return await claim.Answer.Task.WaitAsync(ct);
+        // So the request waits for its answer whatever the client does (it always comes, an error or a cancellation
+        // at shutdown included), with no per-request registration on the client's cancellation.
+        return await claim.Answer.Task;
     }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var group = new List<PendingClaim>(MaxGroup);
+
+        // One connection kept by this loop, the only writer: a connection taken from the pool and given back per
+        // statement costs PostgreSQL a session reset each time (more of its CPU than the INSERT), and the two
+        // statements are prepared on it once. A failed statement discards it; the next group opens another.
+        ClaimConnection? connection = null;
         try
         {
             while (await _pending.Reader.WaitToReadAsync(stoppingToken))
@@ -92,13 +99,31 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
                 StatesetTelemetry.ClaimGroupSize.Record(group.Count);
                 try
                 {
-                    await WriteAsync(group, stoppingToken);
+                    try
+                    {
+                        connection ??= await ClaimConnection.OpenAsync(database, stoppingToken);
+                        await connection.WriteAsync(group, stoppingToken);
+                    }
+                    catch (NpgsqlException) when (connection is { JustOpened: false } && !stoppingToken.IsCancellationRequested)
+                    {
+                        // A kept connection may have died while idle (a database restart): once more on a fresh one.
+                        // Writing a group twice is harmless: a claim the first attempt stored is found, with its hash.
+                        await connection.DisposeAsync();
+                        connection = null;
+                        connection = await ClaimConnection.OpenAsync(database, stoppingToken);
+                        await connection.WriteAsync(group, stoppingToken);
+                    }
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
                     // The loop outlives a failed statement: only the requests in this group fail.
                     logger.LogWarning(e, "Writing {Count} idempotency claims failed; their requests fail and may be retried", group.Count);
                     group.ForEach(c => c.Answer.TrySetException(e));
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync();
+                        connection = null;
+                    }
                 }
 
                 group.Clear();
@@ -114,6 +139,10 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
             }
 
             group.ForEach(c => c.Answer.TrySetCanceled(stoppingToken));
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
         }
     }
 
@@ -129,48 +158,6 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
         _ => new StartClaim.KeyReused(),
     };
 
-    private static async Task ReadClaimsAsync(NpgsqlCommand command, Dictionary<ClaimKey, StoredClaim> into, CancellationToken ct)
-    {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            into[new ClaimKey(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
-                new StoredClaim(await reader.GetFieldValueAsync<byte[]>(3, ct), reader.GetString(4));
-        }
-    }
-
-    private async Task WriteAsync(List<PendingClaim> group, CancellationToken ct)
-    {
-        await using var connection = await database.OpenConnectionAsync(ct);
-        var stored = new Dictionary<ClaimKey, StoredClaim>(group.Count);
-        await using (var insert = new NpgsqlCommand(InsertClaims, connection))
-        {
-            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.ApiKeyPrefix).ToArray() });
-            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.Scope).ToArray() });
-            insert.Parameters.Add(new() { Value = group.Select(c => c.Key.IdempotencyKey).ToArray() });
-            insert.Parameters.Add(new() { Value = group.Select(c => c.RequestHash).ToArray() });
-            insert.Parameters.Add(new() { Value = group.Select(c => c.ResourceId).ToArray() });
-            insert.Parameters.Add(new() { Value = group.Select(c => c.WorkflowId).ToArray() });
-            await ReadClaimsAsync(insert, stored, ct);
-        }
-
-        // Retries, reused keys and taken ids: read what the earlier claim stored.
-        var unresolved = group.Where(c => !stored.ContainsKey(c.Key)).Select(c => c.Key).Distinct().ToList();
-        if (unresolved.Count > 0)
-        {
-            await using var find = new NpgsqlCommand(FindClaims, connection);
-            find.Parameters.Add(new() { Value = unresolved.Select(k => k.ApiKeyPrefix).ToArray() });
-            find.Parameters.Add(new() { Value = unresolved.Select(k => k.Scope).ToArray() });
-            find.Parameters.Add(new() { Value = unresolved.Select(k => k.IdempotencyKey).ToArray() });
-            await ReadClaimsAsync(find, stored, ct);
-        }
-
-        foreach (var claim in group)
-        {
-            claim.Answer.TrySetResult(Resolve(claim, stored.TryGetValue(claim.Key, out var row) ? row : null));
-        }
-    }
-
     private readonly record struct ClaimKey(string ApiKeyPrefix, string Scope, string IdempotencyKey);
 
     private readonly record struct StoredClaim(byte[] RequestHash, string ResourceId);
@@ -178,5 +165,94 @@ public sealed class IdempotentStarts(NpgsqlDataSource database, ILogger<Idempote
     private sealed record PendingClaim(ClaimKey Key, byte[] RequestHash, string ResourceId, string WorkflowId)
     {
         public TaskCompletionSource<StartClaim> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The claim loop's connection, with its two statements prepared on it.</summary>
+    private sealed class ClaimConnection : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection _connection;
+        private readonly NpgsqlCommand _insert;
+        private readonly NpgsqlCommand _find;
+
+        private ClaimConnection(NpgsqlConnection connection)
+        {
+            _connection = connection;
+            _insert = new NpgsqlCommand(InsertClaims, connection);
+            _find = new NpgsqlCommand(FindClaims, connection);
+            foreach (var type in new[] { "text[]", "text[]", "text[]", "bytea[]", "text[]", "text[]" })
+            {
+                _insert.Parameters.Add(new NpgsqlParameter { DataTypeName = type });
+            }
+
+            foreach (var type in new[] { "text[]", "text[]", "text[]" })
+            {
+                _find.Parameters.Add(new NpgsqlParameter { DataTypeName = type });
+            }
+        }
+
+        public static async Task<ClaimConnection> OpenAsync(NpgsqlDataSource database, CancellationToken ct)
+        {
+            var connection = await database.OpenConnectionAsync(ct);
+            try
+            {
+                var opened = new ClaimConnection(connection);
+                await opened._insert.PrepareAsync(ct);
+                await opened._find.PrepareAsync(ct);
+                return opened;
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>Gets a value indicating whether no group was written on this connection yet.</summary>
+        public bool JustOpened { get; private set; } = true;
+
+        public async Task WriteAsync(List<PendingClaim> group, CancellationToken ct)
+        {
+            var stored = new Dictionary<ClaimKey, StoredClaim>(group.Count);
+            _insert.Parameters[0].Value = group.Select(c => c.Key.ApiKeyPrefix).ToArray();
+            _insert.Parameters[1].Value = group.Select(c => c.Key.Scope).ToArray();
+            _insert.Parameters[2].Value = group.Select(c => c.Key.IdempotencyKey).ToArray();
+            _insert.Parameters[3].Value = group.Select(c => c.RequestHash).ToArray();
+            _insert.Parameters[4].Value = group.Select(c => c.ResourceId).ToArray();
+            _insert.Parameters[5].Value = group.Select(c => c.WorkflowId).ToArray();
+            await ReadClaimsAsync(_insert, stored, ct);
+
+            // Retries, reused keys and taken ids: read what the earlier claim stored.
+            var unresolved = group.Where(c => !stored.ContainsKey(c.Key)).Select(c => c.Key).Distinct().ToList();
+            if (unresolved.Count > 0)
+            {
+                _find.Parameters[0].Value = unresolved.Select(k => k.ApiKeyPrefix).ToArray();
+                _find.Parameters[1].Value = unresolved.Select(k => k.Scope).ToArray();
+                _find.Parameters[2].Value = unresolved.Select(k => k.IdempotencyKey).ToArray();
+                await ReadClaimsAsync(_find, stored, ct);
+            }
+
+            JustOpened = false;
+            foreach (var claim in group)
+            {
+                claim.Answer.TrySetResult(Resolve(claim, stored.TryGetValue(claim.Key, out var row) ? row : null));
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _insert.DisposeAsync();
+            await _find.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+
+        private static async Task ReadClaimsAsync(NpgsqlCommand command, Dictionary<ClaimKey, StoredClaim> into, CancellationToken ct)
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                into[new ClaimKey(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
+                    new StoredClaim(await reader.GetFieldValueAsync<byte[]>(3, ct), reader.GetString(4));
+            }
+        }
     }
 }

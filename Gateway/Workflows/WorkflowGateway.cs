@@ -42,6 +42,11 @@ public sealed record StoredRunState(bool Live, string Stage, bool AwaitsApproval
 /// </summary>
 public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings settings, IdempotentStarts starts, NpgsqlDataSource database, IConfiguration configuration)
 {
+    // Read once: asking the configuration walks every provider, and each start and read names the UI.
+    private readonly string? _temporalUi = configuration["Temporal:UiUrl"] is { Length: > 0 } ui
+        ? $"{ui.TrimEnd('/')}/namespaces/{Uri.EscapeDataString(settings.Namespace)}"
+        : null;
+
     /// <summary>The header carrying the client's idempotency key.</summary>
     public const string IdempotencyHeader = "Idempotency-Key";
 
@@ -74,7 +79,7 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
         }
 
         var client = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
-        var claim = await starts.ClaimAsync(client, resource, key, request, requestedId, idPrefix, workflowId, http.RequestAborted);
+        var claim = await starts.ClaimAsync(client, resource, key, request, requestedId, idPrefix, workflowId);
         switch (claim)
         {
             case StartClaim.KeyReused:
@@ -89,7 +94,9 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
             // A retry of the same request (or a race with it) joins the run the first one started, and learns its id.
             IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting,
             IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate,
-            Rpc = new() { CancellationToken = http.RequestAborted },
+
+            // Not cancelled when the client goes away: its claim stands and its retry joins this run anyway, and a
+            // cancellable RPC costs the SDK a native cancellation token and a registration per start.
         };
         string? runId;
         try
@@ -103,7 +110,7 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
             runId = e.RunId;
         }
 
-        var started = new StartedResource(id, workflowId(id), runId, $"/{resource}/{id}", TemporalUiUrl(workflowId(id), runId));
+        var started = new StartedResource(id, options.Id!, runId, $"/{resource}/{id}", TemporalUiUrl(options.Id!, runId));
         return TypedResults.Accepted(started.StatusUrl, started);
     }
 
@@ -236,8 +243,8 @@ public sealed class WorkflowGateway(ITemporalClient temporal, TemporalSettings s
 
     /// <summary>The run in the Temporal UI, when one is configured (<c>Temporal:UiUrl</c>).</summary>
     internal string? TemporalUiUrl(string workflowId, string? runId) =>
-        configuration["Temporal:UiUrl"] is { Length: > 0 } ui
-            ? $"{ui.TrimEnd('/')}/namespaces/{Uri.EscapeDataString(settings.Namespace)}/workflows/{Uri.EscapeDataString(workflowId)}" + (runId is null ? string.Empty : $"/{runId}")
+        _temporalUi is { } ui
+            ? $"{ui}/workflows/{Uri.EscapeDataString(workflowId)}" + (runId is null ? string.Empty : $"/{runId}")
             : null;
 
     private static ProblemHttpResult Finished() =>
