@@ -152,7 +152,7 @@ public abstract class DurabilityTest : IDisposable
     }
 }
 
-/// <summary>Killed while a workflow waits on a timer, an activity, a child, a signal or an update.</summary>
+/// <summary>Killed while a workflow waits on a timer, an activity, a child or a countdown of timers.</summary>
 public sealed class DurabilityWhileWaitingTests : DurabilityTest
 {
     [Theory]
@@ -180,7 +180,11 @@ public sealed class DurabilityWhileWaitingTests : DurabilityTest
                 await AssertNoDoubledEventsAsync(client, id);
             });
     }
+}
 
+/// <summary>Killed around signals, updates, handed-out tasks and running attempts, or restarted with visibility to keep.</summary>
+public sealed class DurabilityMidTaskTests : DurabilityTest
+{
     [Fact]
     public async Task Kill9_WaitingForApproval_SignalAfterRestart_Completes_AndIsQueryableAfterClose()
     {
@@ -239,11 +243,7 @@ public sealed class DurabilityWhileWaitingTests : DurabilityTest
                 await AssertNoDoubledEventsAsync(client, second);
             });
     }
-}
 
-/// <summary>Killed with a task handed out or an attempt running, or restarted with visibility to keep.</summary>
-public sealed class DurabilityMidTaskTests : DurabilityTest
-{
     [Fact]
     public async Task Kill9_DuringAsyncCompletion_TheTokenFromBeforeTheRestartCompletesTheActivity()
     {
