@@ -12,20 +12,149 @@ namespace Stateset.TemporalServer.Tests;
 /// The server on a <c>--db-filename</c> file, killed with SIGKILL while a workflow waits on each kind of pending state,
 /// then started again on the same file: the workflow completes with the same result and its history has no doubled event.
 /// </summary>
-public sealed class DurabilityTests : IDisposable
+/// <remarks>
+/// Split into classes by what the server is killed during, so xunit runs the classes side by side: every test has a
+/// file, a task queue and server processes of its own. In one class they ran one after another, the longest lane of
+/// the project.
+/// </remarks>
+public abstract class DurabilityTest : IDisposable
 {
-    private readonly string _file = Path.Combine(Path.GetTempPath(), $"durable-{Guid.NewGuid():N}.db");
-    private readonly string _taskQueue = $"tq-{Guid.NewGuid()}";
+    protected string DbFile { get; } = Path.Combine(Path.GetTempPath(), $"durable-{Guid.NewGuid():N}.db");
+    protected string TaskQueue { get; } = $"tq-{Guid.NewGuid()}";
 
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
         foreach (var suffix in new[] { string.Empty, "-wal", "-shm" })
         {
-            File.Delete(_file + suffix);
+            File.Delete(DbFile + suffix);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected async Task PrepareBadFileAsync(string kind)
+    {
+        switch (kind)
+        {
+            case "not sqlite":
+                await File.WriteAllTextAsync(DbFile, "these are somebody's notes, not a database\n");
+                return;
+            case "another program's":
+                await using (var connection = new SqliteConnection($"Data Source={DbFile};Pooling=False"))
+                {
+                    await connection.OpenAsync();
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "CREATE TABLE invoices (id INTEGER PRIMARY KEY)";
+                    await command.ExecuteNonQueryAsync();
+                }
+
+                return;
+        }
+
+        // A real file of this server, with work in it, then damaged.
+        var id = $"durable-bad-{Guid.NewGuid()}";
+        var (server, client) = await TemporalServerProcess.StartOnFileAsync(DbFile);
+        await using (server)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new($"{id}-{i}", TaskQueue));
+            }
+
+            // A clean stop folds the write-ahead log into the file, so what is cut below is the data itself.
+            await server.InterruptAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        if (kind == "newer schema")
+        {
+            await using var connection = new SqliteConnection($"Data Source={DbFile};Pooling=False");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'; PRAGMA wal_checkpoint(TRUNCATE);";
+            await command.ExecuteNonQueryAsync();
+        }
+        else
+        {
+            var bytes = await File.ReadAllBytesAsync(DbFile);
+            await File.WriteAllBytesAsync(DbFile, bytes[..(bytes.Length / 2)]);
         }
     }
 
+    /// <summary>Runs <paramref name="before"/> on a server, kills it with SIGKILL, and runs <paramref name="after"/> on a new one on the same file.</summary>
+    protected async Task RunAcrossRestartAsync(Func<TemporalClient, Task> before, Func<TemporalClient, Task> after)
+    {
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(DbFile);
+        await using (first)
+        {
+            await before(client);
+            await first.KillAsync();
+        }
+
+        var (second, again) = await TemporalServerProcess.StartOnFileAsync(DbFile);
+        await using (second)
+        {
+            await after(again);
+        }
+    }
+
+    protected async Task<T> WithWorkerAsync<T>(ITemporalClient client, Func<Task<T>> test)
+    {
+        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(TaskQueue)
+            .AddWorkflow<DurableStepsWorkflow>()
+            .AddWorkflow<TickingCountdownWorkflow>()
+            .AddAllActivities(new TestActivities()));
+        return await worker.ExecuteAsync(test);
+    }
+
+    protected Task WithWorkerAsync(ITemporalClient client, Func<Task> test) => WithWorkerAsync(client, async () =>
+    {
+        await test();
+        return true;
+    });
+
+    protected static async Task<bool> WaitForEventAsync(ITemporalClient client, string id, EventType type)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var history = await client.GetWorkflowHandle(id).FetchHistoryAsync();
+            if (history.Events.Any(e => e.EventType == type))
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{id} never wrote {type}");
+    }
+
+    /// <summary>Ids run 1..n without a gap, and nothing that happens once (a timer firing, an activity ending) happens twice.</summary>
+    protected static async Task AssertNoDoubledEventsAsync(ITemporalClient client, string id)
+    {
+        var events = (await client.GetWorkflowHandle(id).FetchHistoryAsync()).Events;
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.EventId));
+        Assert.Single(events, e => e.EventType == EventType.WorkflowExecutionStarted);
+        Assert.Single(events, e => e.EventType is EventType.WorkflowExecutionCompleted);
+        AssertOnce(events, e => e.TimerFiredEventAttributes?.StartedEventId);
+        AssertOnce(events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId);
+        AssertOnce(events, e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId);
+        AssertOnce(events, e => e.ChildWorkflowExecutionCompletedEventAttributes?.InitiatedEventId);
+        AssertOnce(events, e => e.WorkflowExecutionSignaledEventAttributes is null ? null : e.WorkflowExecutionSignaledEventAttributes.SignalName);
+    }
+
+    protected static void AssertOnce<T>(IEnumerable<HistoryEvent> events, Func<HistoryEvent, T?> key)
+    {
+        var keys = events.Select(key).Where(k => k is not null).ToList();
+        Assert.Equal(keys.Distinct().Count(), keys.Count);
+    }
+}
+
+/// <summary>Killed while a workflow waits on a timer, an activity, a child or a countdown of timers.</summary>
+public sealed class DurabilityWhileWaitingTests : DurabilityTest
+{
     [Theory]
     [InlineData("timer")]
     [InlineData("activity")]
@@ -38,7 +167,7 @@ public sealed class DurabilityTests : IDisposable
             async client =>
             {
                 // "activity": no worker yet, so the restart finds the activity task queued and undelivered.
-                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync(kind, id), new(id, _taskQueue));
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync(kind, id), new(id, TaskQueue));
                 if (kind != "activity")
                 {
                     await WithWorkerAsync(client, () => WaitForEventAsync(client, id, kind == "timer" ? EventType.TimerStarted : EventType.StartChildWorkflowExecutionInitiated));
@@ -51,7 +180,11 @@ public sealed class DurabilityTests : IDisposable
                 await AssertNoDoubledEventsAsync(client, id);
             });
     }
+}
 
+/// <summary>Killed around signals, updates, handed-out tasks and running attempts, or restarted with visibility to keep.</summary>
+public sealed class DurabilityMidTaskTests : DurabilityTest
+{
     [Fact]
     public async Task Kill9_WaitingForApproval_SignalAfterRestart_Completes_AndIsQueryableAfterClose()
     {
@@ -59,7 +192,7 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new(id, _taskQueue));
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new(id, TaskQueue));
                 await WithWorkerAsync(client, async () => Assert.Equal("none", await handle.QueryAsync(wf => wf.Approval)));
             },
             async client =>
@@ -82,7 +215,7 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                var options = new WorkflowOptions(id, _taskQueue);
+                var options = new WorkflowOptions(id, TaskQueue);
                 options.SignalWithStart((DurableStepsWorkflow wf) => wf.ApproveAsync("signal-with-start"));
                 await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("update", id), options);
             },
@@ -100,7 +233,7 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("update", second), new(second, _taskQueue));
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("update", second), new(second, TaskQueue));
                 await WithWorkerAsync(client, async () => Assert.Equal("accepted ops", await handle.ExecuteUpdateAsync(wf => wf.ApproveByUpdateAsync("ops"))));
             },
             async client =>
@@ -119,7 +252,7 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("async-activity", id), new(id, _taskQueue));
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("async-activity", id), new(id, TaskQueue));
                 token = await WithWorkerAsync(client, () => TestActivities.StartedAsync(id));
             },
             async client =>
@@ -138,10 +271,10 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, _taskQueue));
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, TaskQueue));
 
                 // A worker of workflows only: the activity task is scheduled and waits in its queue.
-                using var workflowsOnly = new TemporalWorker(client, new TemporalWorkerOptions(_taskQueue).AddWorkflow<DurableStepsWorkflow>());
+                using var workflowsOnly = new TemporalWorker(client, new TemporalWorkerOptions(TaskQueue).AddWorkflow<DurableStepsWorkflow>());
                 await workflowsOnly.ExecuteAsync(() => WaitForEventAsync(client, id, EventType.ActivityTaskScheduled));
             },
             async client =>
@@ -158,10 +291,10 @@ public sealed class DurabilityTests : IDisposable
         await RunAcrossRestartAsync(
             async client =>
             {
-                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, _taskQueue) { TaskTimeout = TimeSpan.FromSeconds(2) });
+                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("activity", id), new(id, TaskQueue) { TaskTimeout = TimeSpan.FromSeconds(2) });
 
                 // Taken by a poller that then vanishes: started, never completed.
-                var task = await client.WorkflowService.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = _taskQueue } });
+                var task = await client.WorkflowService.PollWorkflowTaskQueueAsync(new() { Namespace = "default", TaskQueue = new() { Name = TaskQueue } });
                 Assert.Equal(id, task.WorkflowExecution.WorkflowId);
             },
             async client =>
@@ -182,16 +315,16 @@ public sealed class DurabilityTests : IDisposable
     {
         var id = $"durable-running-{Guid.NewGuid()}";
         var port = TemporalServerProcess.FreePort();
-        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file, port);
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(DbFile, port);
         TemporalServerProcess? second = null;
         try
         {
-            await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("retried-activity", id), new(id, _taskQueue));
+            await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("retried-activity", id), new(id, TaskQueue));
             var result = await WithWorkerAsync(client, async () =>
             {
                 await TestActivities.StartedAsync(id);
                 await first.KillAsync();
-                (second, _) = await TemporalServerProcess.StartOnFileAsync(_file, port);
+                (second, _) = await TemporalServerProcess.StartOnFileAsync(DbFile, port);
                 return await client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync();
             });
             Assert.Equal($"Hi {id} on attempt 2", result);
@@ -207,6 +340,37 @@ public sealed class DurabilityTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Restart_KeepsVisibility_SearchAttributes_AndRequestIdDedupe()
+    {
+        var id = $"durable-visibility-{Guid.NewGuid()}";
+        string runId = string.Empty;
+        await RunAcrossRestartAsync(
+            async client =>
+            {
+                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, TaskQueue));
+                runId = handle.ResultRunId!;
+                await WithWorkerAsync(client, () => handle.GetResultAsync());
+            },
+            async client =>
+            {
+                var found = new List<WorkflowExecution>();
+                await foreach (var execution in client.ListWorkflowsAsync($"WorkflowId = '{id}' AND DurableStage = 'done' AND ExecutionStatus = 'Completed'"))
+                {
+                    found.Add(execution);
+                }
+
+                Assert.Equal(runId, Assert.Single(found).RunId);
+                Assert.Equal("timer fired", await client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync());
+                await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowAlreadyStartedException>(() =>
+                    client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, TaskQueue) { IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate }));
+            });
+    }
+}
+
+/// <summary>Killed during a stream of commits, stopped cleanly, or started on a damaged file.</summary>
+public sealed class DurabilityOfTheFileTests : DurabilityTest
+{
     /// <summary>
     /// Sixteen writers start workflows and signal one shared run as fast as the server answers, and the server is killed
     /// in the middle of that stream, with a commit being written and requests waiting for the next; three times over on
@@ -226,12 +390,12 @@ public sealed class DurabilityTests : IDisposable
         bulk.Payloads_.Add(new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFrom(new byte[64 * 1024]) });
         for (var round = 0; round <= 3; round++)
         {
-            var (server, client) = await TemporalServerProcess.StartOnFileAsync(_file);
+            var (server, client) = await TemporalServerProcess.StartOnFileAsync(DbFile);
             await using (server)
             {
                 if (round == 0)
                 {
-                    await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", shared), new(shared, _taskQueue));
+                    await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", shared), new(shared, TaskQueue));
                 }
                 else
                 {
@@ -265,7 +429,7 @@ public sealed class DurabilityTests : IDisposable
                                 Namespace = "default",
                                 WorkflowId = id,
                                 WorkflowType = new() { Name = nameof(DurableStepsWorkflow) },
-                                TaskQueue = new() { Name = _taskQueue },
+                                TaskQueue = new() { Name = TaskQueue },
                                 RequestId = Guid.NewGuid().ToString(),
                             },
                             new() { Retry = false });
@@ -333,43 +497,16 @@ public sealed class DurabilityTests : IDisposable
     }
 
     [Fact]
-    public async Task Restart_KeepsVisibility_SearchAttributes_AndRequestIdDedupe()
-    {
-        var id = $"durable-visibility-{Guid.NewGuid()}";
-        string runId = string.Empty;
-        await RunAcrossRestartAsync(
-            async client =>
-            {
-                var handle = await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, _taskQueue));
-                runId = handle.ResultRunId!;
-                await WithWorkerAsync(client, () => handle.GetResultAsync());
-            },
-            async client =>
-            {
-                var found = new List<WorkflowExecution>();
-                await foreach (var execution in client.ListWorkflowsAsync($"WorkflowId = '{id}' AND DurableStage = 'done' AND ExecutionStatus = 'Completed'"))
-                {
-                    found.Add(execution);
-                }
-
-                Assert.Equal(runId, Assert.Single(found).RunId);
-                Assert.Equal("timer fired", await client.GetWorkflowHandle<DurableStepsWorkflow, string>(id).GetResultAsync());
-                await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowAlreadyStartedException>(() =>
-                    client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("timer", id), new(id, _taskQueue) { IdReusePolicy = WorkflowIdReusePolicy.RejectDuplicate }));
-            });
-    }
-
-    [Fact]
     public async Task CleanStop_ThenRestart_KeepsRegisteredNamespaces()
     {
-        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file);
+        var (first, client) = await TemporalServerProcess.StartOnFileAsync(DbFile);
         await using (first)
         {
             await client.WorkflowService.RegisterNamespaceAsync(new() { Namespace = "kept" });
             await first.InterruptAsync();
         }
 
-        var (second, again) = await TemporalServerProcess.StartOnFileAsync(_file);
+        var (second, again) = await TemporalServerProcess.StartOnFileAsync(DbFile);
         await using (second)
         {
             var described = await again.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "kept" });
@@ -385,133 +522,15 @@ public sealed class DurabilityTests : IDisposable
     public async Task BadFile_OneLine_NonZeroExit_FileUntouched(string kind)
     {
         await PrepareBadFileAsync(kind);
-        var before = await File.ReadAllBytesAsync(_file);
+        var before = await File.ReadAllBytesAsync(DbFile);
 
-        await using var server = TemporalServerProcess.Start("--db-filename", _file);
+        await using var server = TemporalServerProcess.Start("--db-filename", DbFile);
         var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(1, exitCode);
         var line = Assert.Single(server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains(_file, line, StringComparison.Ordinal);
+        Assert.Contains(DbFile, line, StringComparison.Ordinal);
         Assert.Contains("refusing", line, StringComparison.Ordinal);
-        Assert.Equal(before, await File.ReadAllBytesAsync(_file));
-    }
-
-    private async Task PrepareBadFileAsync(string kind)
-    {
-        switch (kind)
-        {
-            case "not sqlite":
-                await File.WriteAllTextAsync(_file, "these are somebody's notes, not a database\n");
-                return;
-            case "another program's":
-                await using (var connection = new SqliteConnection($"Data Source={_file};Pooling=False"))
-                {
-                    await connection.OpenAsync();
-                    await using var command = connection.CreateCommand();
-                    command.CommandText = "CREATE TABLE invoices (id INTEGER PRIMARY KEY)";
-                    await command.ExecuteNonQueryAsync();
-                }
-
-                return;
-        }
-
-        // A real file of this server, with work in it, then damaged.
-        var id = $"durable-bad-{Guid.NewGuid()}";
-        var (server, client) = await TemporalServerProcess.StartOnFileAsync(_file);
-        await using (server)
-        {
-            for (var i = 0; i < 20; i++)
-            {
-                await client.StartWorkflowAsync((DurableStepsWorkflow wf) => wf.RunAsync("signal", id), new($"{id}-{i}", _taskQueue));
-            }
-
-            // A clean stop folds the write-ahead log into the file, so what is cut below is the data itself.
-            await server.InterruptAsync();
-        }
-
-        SqliteConnection.ClearAllPools();
-        if (kind == "newer schema")
-        {
-            await using var connection = new SqliteConnection($"Data Source={_file};Pooling=False");
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE meta SET value = '99' WHERE key = 'schema_version'; PRAGMA wal_checkpoint(TRUNCATE);";
-            await command.ExecuteNonQueryAsync();
-        }
-        else
-        {
-            var bytes = await File.ReadAllBytesAsync(_file);
-            await File.WriteAllBytesAsync(_file, bytes[..(bytes.Length / 2)]);
-        }
-    }
-
-    /// <summary>Runs <paramref name="before"/> on a server, kills it with SIGKILL, and runs <paramref name="after"/> on a new one on the same file.</summary>
-    private async Task RunAcrossRestartAsync(Func<TemporalClient, Task> before, Func<TemporalClient, Task> after)
-    {
-        var (first, client) = await TemporalServerProcess.StartOnFileAsync(_file);
-        await using (first)
-        {
-            await before(client);
-            await first.KillAsync();
-        }
-
-        var (second, again) = await TemporalServerProcess.StartOnFileAsync(_file);
-        await using (second)
-        {
-            await after(again);
-        }
-    }
-
-    private async Task<T> WithWorkerAsync<T>(ITemporalClient client, Func<Task<T>> test)
-    {
-        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(_taskQueue)
-            .AddWorkflow<DurableStepsWorkflow>()
-            .AddWorkflow<TickingCountdownWorkflow>()
-            .AddAllActivities(new TestActivities()));
-        return await worker.ExecuteAsync(test);
-    }
-
-    private Task WithWorkerAsync(ITemporalClient client, Func<Task> test) => WithWorkerAsync(client, async () =>
-    {
-        await test();
-        return true;
-    });
-
-    private static async Task<bool> WaitForEventAsync(ITemporalClient client, string id, EventType type)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            var history = await client.GetWorkflowHandle(id).FetchHistoryAsync();
-            if (history.Events.Any(e => e.EventType == type))
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"{id} never wrote {type}");
-    }
-
-    /// <summary>Ids run 1..n without a gap, and nothing that happens once (a timer firing, an activity ending) happens twice.</summary>
-    private static async Task AssertNoDoubledEventsAsync(ITemporalClient client, string id)
-    {
-        var events = (await client.GetWorkflowHandle(id).FetchHistoryAsync()).Events;
-        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.EventId));
-        Assert.Single(events, e => e.EventType == EventType.WorkflowExecutionStarted);
-        Assert.Single(events, e => e.EventType is EventType.WorkflowExecutionCompleted);
-        AssertOnce(events, e => e.TimerFiredEventAttributes?.StartedEventId);
-        AssertOnce(events, e => e.ActivityTaskCompletedEventAttributes?.ScheduledEventId);
-        AssertOnce(events, e => e.ActivityTaskStartedEventAttributes?.ScheduledEventId);
-        AssertOnce(events, e => e.ChildWorkflowExecutionCompletedEventAttributes?.InitiatedEventId);
-        AssertOnce(events, e => e.WorkflowExecutionSignaledEventAttributes is null ? null : e.WorkflowExecutionSignaledEventAttributes.SignalName);
-    }
-
-    private static void AssertOnce<T>(IEnumerable<HistoryEvent> events, Func<HistoryEvent, T?> key)
-    {
-        var keys = events.Select(key).Where(k => k is not null).ToList();
-        Assert.Equal(keys.Distinct().Count(), keys.Count);
+        Assert.Equal(before, await File.ReadAllBytesAsync(DbFile));
     }
 }
