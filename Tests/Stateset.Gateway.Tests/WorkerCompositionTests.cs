@@ -13,13 +13,14 @@ namespace Stateset.Gateway.Tests;
 public sealed class WorkerCompositionTests
 {
     [Fact]
-    public void AddWorker_Unconfigured_CapturesNoStackTracesKeepsTheTaskListenerAndTheSdksCache()
+    public void AddWorker_Unconfigured_CapturesNoStackTracesKeepsTheTaskListenerAndBoundsTheCache()
     {
         var options = WorkerOptions([]);
 
         Assert.Equal(WorkflowStackTrace.None, options.WorkflowStackTrace);
         Assert.False(options.DisableWorkflowTracingEventListener);
-        Assert.Equal(new TemporalWorkerOptions().MaxCachedWorkflows, options.MaxCachedWorkflows);
+        Assert.Equal(WorkerComposition.DefaultMaxCachedWorkflows, options.MaxCachedWorkflows);
+        Assert.True(options.MaxCachedWorkflows < new TemporalWorkerOptions().MaxCachedWorkflows);
     }
 
     [Fact]
@@ -29,12 +30,12 @@ public sealed class WorkerCompositionTests
         {
             ["Worker:WorkflowStackTrace"] = "Normal",
             ["Worker:DetectInvalidWorkflowTasks"] = "false",
-            ["Worker:MaxCachedWorkflows"] = "200",
+            ["Worker:MaxCachedWorkflows"] = "50",
         });
 
         Assert.Equal(WorkflowStackTrace.Normal, options.WorkflowStackTrace);
         Assert.True(options.DisableWorkflowTracingEventListener);
-        Assert.Equal(200, options.MaxCachedWorkflows);
+        Assert.Equal(50, options.MaxCachedWorkflows);
     }
 
     private static TemporalWorkerServiceOptions WorkerOptions(Dictionary<string, string?> configuration)
