@@ -21,9 +21,6 @@ namespace Stateset.Worker;
 /// </summary>
 public static class WorkerComposition
 {
-    /// <summary>The runs the worker keeps cached between their tasks unless <c>Worker:MaxCachedWorkflows</c> says otherwise.</summary>
-    public const int DefaultMaxCachedWorkflows = 200;
-
     /// <summary>Registers the database, the Temporal client and the hosted Temporal worker with our workflows and activities.</summary>
     public static IHostApplicationBuilder AddWorker(this IHostApplicationBuilder builder)
     {
@@ -68,11 +65,8 @@ public static class WorkerComposition
                 options.DisableWorkflowTracingEventListener = !limits.GetValue("DetectInvalidWorkflowTasks", true);
 
                 // Runs kept in memory between their tasks (sticky execution); a run evicted replays its history on
-                // its next task. Waiting runs are the most of them (an order waiting for an operator for hours), so
-                // this bounds the worker's memory: the SDK's 10,000 let 1,000 waiting orders cost the stack ~60 MB
-                // more than 200, while the runs in flight, touched every few seconds, stay cached (least recently
-                // used go first). A worker with more runs in flight than this raises it (README "Worker tuning").
-                options.MaxCachedWorkflows = limits.GetValue("MaxCachedWorkflows", DefaultMaxCachedWorkflows);
+                // its next task. Waiting runs are the most of them, so this bounds the worker's memory.
+                options.MaxCachedWorkflows = limits.GetValue("MaxCachedWorkflows", options.MaxCachedWorkflows);
             })
             .AddWorkflow<OrderFulfillmentWorkflow>()
             .AddWorkflow<RefundProcessingWorkflow>()

@@ -13,14 +13,13 @@ namespace Stateset.Gateway.Tests;
 public sealed class WorkerCompositionTests
 {
     [Fact]
-    public void AddWorker_Unconfigured_CapturesNoStackTracesKeepsTheTaskListenerAndBoundsTheCache()
+    public void AddWorker_Unconfigured_CapturesNoStackTracesKeepsTheTaskListenerAndTheSdksCache()
     {
         var options = WorkerOptions([]);
 
         Assert.Equal(WorkflowStackTrace.None, options.WorkflowStackTrace);
         Assert.False(options.DisableWorkflowTracingEventListener);
-        Assert.Equal(WorkerComposition.DefaultMaxCachedWorkflows, options.MaxCachedWorkflows);
-        Assert.True(options.MaxCachedWorkflows < new TemporalWorkerOptions().MaxCachedWorkflows);
+        Assert.Equal(new TemporalWorkerOptions().MaxCachedWorkflows, options.MaxCachedWorkflows);
     }
 
     [Fact]
@@ -30,12 +29,12 @@ public sealed class WorkerCompositionTests
         {
             ["Worker:WorkflowStackTrace"] = "Normal",
             ["Worker:DetectInvalidWorkflowTasks"] = "false",
-            ["Worker:MaxCachedWorkflows"] = "50",
+            ["Worker:MaxCachedWorkflows"] = "200",
         });
 
         Assert.Equal(WorkflowStackTrace.Normal, options.WorkflowStackTrace);
         Assert.True(options.DisableWorkflowTracingEventListener);
-        Assert.Equal(50, options.MaxCachedWorkflows);
+        Assert.Equal(200, options.MaxCachedWorkflows);
     }
 
     private static TemporalWorkerServiceOptions WorkerOptions(Dictionary<string, string?> configuration)
