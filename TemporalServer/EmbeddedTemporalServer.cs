@@ -55,6 +55,9 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
     /// <summary>Gets the server's current time (virtual in time-skipping mode).</summary>
     public DateTimeOffset CurrentTime => _engine.Now;
 
+    /// <summary>Gets the engine, for tests that look at what it holds.</summary>
+    internal TemporalEngine Engine => _engine;
+
     /// <summary>Starts a server; fails with an <see cref="IOException"/> when the port is taken.</summary>
     public static async Task<EmbeddedTemporalServer> StartAsync(EmbeddedTemporalServerOptions options, CancellationToken cancellationToken = default)
     {

@@ -18,6 +18,9 @@ internal sealed record LoadOptions
           --settle-delay S     seconds the payment sandbox takes to settle (default 2, as the stack)
           --approvals N        memory mode: start N orders that wait for an operator and print RSS while they wait
           --hold S             memory mode: seconds to watch them wait (default 20)
+          --stack              run the one-command stack (gateway, worker, embedded Temporal and sandboxes in one
+                               process) on the load generator's PostgreSQL instead of each part in its own process
+                               (its sandboxes settle after the stack's own delay; --settle-delay does not apply)
           --build DIR          a checkout whose Worker, Gateway, Sandboxes and TemporalServer are built in this
                                configuration; repeat it to run the same load against each and print them side by side
                                (default: the checkout this program was built in)
@@ -48,6 +51,9 @@ internal sealed record LoadOptions
 
     /// <summary>Gets how long memory mode watches the waiting orders.</summary>
     public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Gets a value indicating whether the one-command stack runs every service in one process.</summary>
+    public bool Stack { get; init; }
 
     /// <summary>Gets the checkouts to measure, one run each.</summary>
     public IReadOnlyList<string> Builds { get; init; } = [];
@@ -96,6 +102,7 @@ internal sealed record LoadOptions
                 "--settle-delay" => options with { SettleDelay = TimeSpan.FromSeconds(Seconds()) },
                 "--approvals" => options with { Approvals = Count(1) },
                 "--hold" => options with { Hold = TimeSpan.FromSeconds(Seconds()) },
+                "--stack" => options with { Stack = true },
                 "--build" => AddBuild(options, builds, Value()),
                 "--configuration" => options with { Configuration = Value() },
                 "--base-port" => options with { BasePort = Count(1024) is <= 65530 and var p ? p : throw new ArgumentException("--base-port must leave room for 5 ports.") },

@@ -55,7 +55,15 @@ internal sealed class ServiceProcess : IAsyncDisposable
 
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            // A null value takes the variable away, so nothing of the load generator's own environment leaks in.
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         var logPath = Path.Combine(logDirectory, $"{name}.log");

@@ -154,6 +154,11 @@ internal sealed class SystemUnderTest : IAsyncDisposable
         });
         var postmaster = _postmaster = int.Parse(
             (await File.ReadAllLinesAsync(Path.Combine(_runDirectory, "postgres", "data", "postmaster.pid"), ct))[0], CultureInfo.InvariantCulture);
+        if (options.Stack)
+        {
+            await StartStackAsync(checkout, options, gatewayPort, sandboxPort, temporalPort, metricsPort, postmaster, ct);
+            return;
+        }
 
         ServiceProcess? temporal = null;
         TemporalNamespace = options.TemporalNamespace;
@@ -260,6 +265,60 @@ internal sealed class SystemUnderTest : IAsyncDisposable
 
         // For dotnet-counters, dotnet-trace or top while the load runs.
         Console.WriteLine($"  processes: {string.Join(", ", _processes.Select(p => $"{p.Name} {p.Id}"))}, postgresql {postmaster}, load generator {Environment.ProcessId}");
+    }
+
+    /// <summary>
+    /// The one-command stack as a person runs it (embedded Temporal on its file, sandboxes, worker and gateway in one
+    /// process), on this run's PostgreSQL so that statements and waiting orders are counted as for separate parts.
+    /// </summary>
+    private async Task StartStackAsync(
+        string checkout, LoadOptions options, int gatewayPort, int sandboxPort, int temporalPort, int metricsPort, int postmaster, CancellationToken ct)
+    {
+        if (options.TemporalAddress is not null)
+        {
+            throw new LoadException("--stack runs its own embedded Temporal; unset TEMPORAL_ADDRESS.");
+        }
+
+        var dataDirectory = Path.Combine(_runDirectory, "stack");
+        Directory.CreateDirectory(dataDirectory);
+
+        // The stack keeps its admin key in its data folder and makes one only when there is none.
+        await File.WriteAllTextAsync(Path.Combine(dataDirectory, "admin-api-key"), AdminKey, ct);
+        TemporalTarget = $"127.0.0.1:{temporalPort}";
+        Gateway = new Uri($"http://127.0.0.1:{gatewayPort}/");
+        Sandboxes = new Uri($"http://127.0.0.1:{sandboxPort}/");
+        WorkerMetrics = new Uri($"http://127.0.0.1:{metricsPort}/metrics");
+        var stack = await StepAsync("stack", async () =>
+        {
+            var process = Launch(
+                "stack",
+                Executable(checkout, "Stack", "Stateset.Stack", options.Configuration),
+                [],
+                new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings__Commerce"] = ConnectionString,
+                    ["TEMPORAL_ADDRESS"] = null,
+                    ["STATESET_DATA_DIR"] = dataDirectory,
+                    ["STATESET_GATEWAY_URL"] = Gateway.ToString().TrimEnd('/'),
+                    ["STATESET_SANDBOX_PORT"] = $"{sandboxPort}",
+                    ["STATESET_TEMPORAL_PORT"] = $"{temporalPort}",
+                    ["STATESET_TEMPORAL_UI_PORT"] = $"{FreePort()}",
+                    ["STATESET_DASHBOARD"] = "off",
+                    ["Worker__MetricsUrl"] = WorkerMetrics.ToString(),
+                    ["Gateway__RateLimit__PermitsPerSecond"] = "1000000",
+                    ["Gateway__RateLimit__Burst"] = "1000000",
+                });
+            await WaitForHttpAsync(process, new Uri(Gateway, "health/ready"), ct);
+            return process;
+        });
+
+        Parts =
+        [
+            new("stack", stack.Sample),
+            new("postgresql", () => ProcFs.Group(postmaster)),
+            new("load generator", () => ProcFs.Process(Environment.ProcessId)),
+        ];
+        Console.WriteLine($"  processes: stack {stack.Id}, postgresql {postmaster}, load generator {Environment.ProcessId}");
     }
 
     private ServiceProcess Launch(string name, string executable, IEnumerable<string> arguments, Dictionary<string, string?> environment)

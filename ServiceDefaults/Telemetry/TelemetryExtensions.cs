@@ -21,6 +21,9 @@ public static class TelemetryExtensions
     /// <summary>The meter the Temporal SDK's own metrics are bridged to.</summary>
     public const string TemporalSdkMeterName = "Temporalio";
 
+    /// <summary>The points each metric stream keeps (one per combination of tag values), allocated when the stream starts.</summary>
+    public const int MetricPointsPerStream = 200;
+
     /// <summary>
     /// Traces (ASP.NET Core, HttpClient, Npgsql, our Temporal spans), metrics (ASP.NET Core, HttpClient, .NET
     /// runtime, Npgsql, the Temporal SDK, our business meter) kept for the Prometheus scraping endpoint, and logs
@@ -74,6 +77,12 @@ public static class TelemetryExtensions
             {
                 metrics
                     .AddMeter(StatesetTelemetry.MeterName, TemporalSdkMeterName, "System.Runtime", "Npgsql")
+
+                    // The SDK allocates every stream's points up front, 2,000 by default: 144 KB for each of the
+                    // ~110 streams a service publishes (39 MB of the stack's 79 MB live heap with 1,000 orders waiting),
+                    // where our tags (routes, workflow and activity types, outcomes) make tens of points per stream.
+                    // Past the limit points merge into one overflow point; nothing is dropped.
+                    .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = MetricPointsPerStream })
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
                     .AddPrometheusExporter();

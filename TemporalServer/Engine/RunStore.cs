@@ -2,7 +2,10 @@ using Microsoft.Data.Sqlite;
 
 namespace Stateset.TemporalServer.Engine;
 
-/// <summary>A stored run: its identity, its history, and the pending state its history cannot tell (as JSON).</summary>
+/// <summary>
+/// A stored run: its identity, the pending state its history cannot tell (as JSON) and, in a batch to write, its new
+/// events (on load the events are read run by run, so the whole file's history is never in memory at once).
+/// </summary>
 internal sealed record StoredRun(string Namespace, string WorkflowId, string RunId, long Sequence, string RequestId, string Pending, List<byte[]> Events);
 
 /// <summary>What one group commit writes: for each changed run its new events and current pending state.</summary>
@@ -19,6 +22,11 @@ internal sealed class RunStore : IDisposable
     public const int SchemaVersion = 1;
     private const string Format = "stateset-embedded-temporal";
     private readonly SqliteConnection _connection;
+
+    // Reads history the engine let go of while the writer commits on _connection: in WAL mode a reader sees the last
+    // commit and neither waits for the other. Used only under the engine's lock, so one connection serves all reads.
+    private SqliteConnection? _reader;
+    private SqliteCommand? _readEvents;
 
     private RunStore(SqliteConnection connection) => _connection = connection;
 
@@ -39,6 +47,7 @@ internal sealed class RunStore : IDisposable
             connection.Open();
             var store = new RunStore(connection) { Path = full };
             store.Prepare();
+            store.OpenReader(full);
             return store;
         }
         catch (SqliteException e)
@@ -53,7 +62,7 @@ internal sealed class RunStore : IDisposable
         }
     }
 
-    /// <summary>Reads every namespace and run, runs in creation order with their events in order.</summary>
+    /// <summary>Reads every namespace and run (without their events), runs in creation order.</summary>
     public (List<string> Namespaces, List<StoredRun> Runs) Load()
     {
         try
@@ -69,32 +78,12 @@ internal sealed class RunStore : IDisposable
             }
 
             var runs = new List<StoredRun>();
-            var byKey = new Dictionary<(string, string, string), StoredRun>();
             using (var command = Command("SELECT ns, workflow_id, run_id, seq, request_id, pending FROM runs ORDER BY seq"))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    var run = new StoredRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4), reader.GetString(5), []);
-                    runs.Add(run);
-                    byKey[(run.Namespace, run.WorkflowId, run.RunId)] = run;
-                }
-            }
-
-            using (var command = Command("SELECT ns, workflow_id, run_id, event_id, data FROM events ORDER BY ns, workflow_id, run_id, event_id"))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    if (byKey.TryGetValue((reader.GetString(0), reader.GetString(1), reader.GetString(2)), out var run))
-                    {
-                        if (reader.GetInt64(3) != run.Events.Count + 1)
-                        {
-                            throw new DatabaseFileException($"{Path} has a gap in the history of run {run.RunId}; refusing to start over it.");
-                        }
-
-                        run.Events.Add((byte[])reader.GetValue(4));
-                    }
+                    runs.Add(new StoredRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4), reader.GetString(5), []));
                 }
             }
 
@@ -104,6 +93,40 @@ internal sealed class RunStore : IDisposable
         {
             throw new DatabaseFileException($"{Path} cannot be read ({Describe(e)}); refusing to start over it.", e);
         }
+    }
+
+    /// <summary>
+    /// Reads the committed events of a run with ids from <paramref name="firstEventId"/> up to (not including)
+    /// <paramref name="endEventId"/>, in order; fewer come back only when the file has fewer (a gap is refused).
+    /// </summary>
+    public List<byte[]> ReadEvents(string ns, string workflowId, string runId, long firstEventId, long endEventId)
+    {
+        var command = _readEvents!;
+        command.Parameters["$ns"].Value = ns;
+        command.Parameters["$wid"].Value = workflowId;
+        command.Parameters["$rid"].Value = runId;
+        command.Parameters["$first"].Value = firstEventId;
+        command.Parameters["$end"].Value = endEventId;
+        var events = new List<byte[]>();
+        try
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (reader.GetInt64(0) != firstEventId + events.Count)
+                {
+                    throw new DatabaseFileException($"{Path} has a gap in the history of run {runId} at event {firstEventId + events.Count}.");
+                }
+
+                events.Add((byte[])reader.GetValue(1));
+            }
+        }
+        catch (SqliteException e)
+        {
+            throw new DatabaseFileException($"{Path} cannot be read ({Describe(e)}).", e);
+        }
+
+        return events;
     }
 
     /// <summary>Writes one group commit in one transaction; when it returns the changes survive a crash.</summary>
@@ -156,7 +179,12 @@ internal sealed class RunStore : IDisposable
         transaction.Commit();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _readEvents?.Dispose();
+        _reader?.Dispose();
+        _connection.Dispose();
+    }
 
     private static string Describe(SqliteException e) => e.SqliteErrorCode switch
     {
@@ -220,6 +248,24 @@ internal sealed class RunStore : IDisposable
         }
 
         UseWriteAheadLog();
+    }
+
+    private void OpenReader(string full)
+    {
+        _reader = new SqliteConnection(
+            new SqliteConnectionStringBuilder { DataSource = full, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        _reader.Open();
+        _readEvents = _reader.CreateCommand();
+        _readEvents.CommandText =
+            "SELECT event_id, data FROM events WHERE ns = $ns AND workflow_id = $wid AND run_id = $rid AND event_id >= $first AND event_id < $end ORDER BY event_id";
+        foreach (var name in new[] { "$ns", "$wid", "$rid" })
+        {
+            _readEvents.Parameters.Add(name, SqliteType.Text);
+        }
+
+        _readEvents.Parameters.Add("$first", SqliteType.Integer);
+        _readEvents.Parameters.Add("$end", SqliteType.Integer);
+        _readEvents.Prepare();
     }
 
     private void UseWriteAheadLog()

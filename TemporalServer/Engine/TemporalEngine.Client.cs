@@ -225,7 +225,7 @@ internal sealed partial class TemporalEngine
                 {
                     if (!run.IsOpen)
                     {
-                        response.History.Events.Add(run.History[^1]);
+                        response.History.Events.Add(run.History.Last);
                         return response;
                     }
 
@@ -241,7 +241,7 @@ internal sealed partial class TemporalEngine
                     {
                         var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : 1000;
                         var count = Math.Max(0, Math.Min(pageSize, available));
-                        response.History.Events.AddRange(run.History.Skip((int)(nextEventId - 1)).Take(count));
+                        response.History.Events.AddRange(EventsFrom(run, (int)(nextEventId - 1), count));
                         var next = nextEventId + count;
                         if (next <= run.History.Count || (request.WaitNewEvent && run.IsOpen))
                         {

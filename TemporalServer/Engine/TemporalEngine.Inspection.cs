@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.History.V1;
 using Temporalio.Api.OperatorService.V1;
@@ -69,6 +70,16 @@ internal sealed partial class TemporalEngine
         }
     }
 
+    /// <summary>How many events of the newest run of <paramref name="workflowId"/> the engine holds in memory, and how many it has.</summary>
+    internal (int InMemory, int Count) HeldEvents(string ns, string workflowId)
+    {
+        lock (_gate)
+        {
+            var history = FindRun(ns, new WorkflowExecution { WorkflowId = workflowId }).History;
+            return (history.Count - history.InMemoryFrom, history.Count);
+        }
+    }
+
     /// <summary>History newest first, in pages; the token is the id below which the next page starts.</summary>
     public GetWorkflowExecutionHistoryReverseResponse GetHistoryReverse(GetWorkflowExecutionHistoryReverseRequest request)
     {
@@ -89,10 +100,9 @@ internal sealed partial class TemporalEngine
             var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : 1000;
             var first = Math.Max(1, below - pageSize);
             var response = new GetWorkflowExecutionHistoryReverseResponse { History = new History() };
-            for (var id = below - 1; id >= first; id--)
-            {
-                response.History.Events.Add(run.History[(int)id - 1]);
-            }
+            var page = EventsFrom(run, (int)first - 1, (int)(below - first));
+            page.Reverse();
+            response.History.Events.AddRange(page);
 
             if (first > 1)
             {

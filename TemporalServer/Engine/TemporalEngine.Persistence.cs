@@ -121,6 +121,7 @@ internal sealed partial class TemporalEngine
                 foreach (var (run, count) in written)
                 {
                     run.PersistedEventCount = Math.Max(run.PersistedEventCount, count);
+                    ReleaseStoredEvents(run);
                 }
 
                 if (_commitInFlight == commit)
@@ -131,6 +132,50 @@ internal sealed partial class TemporalEngine
 
             commit.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// Lets go of the stored events no next workflow task of the run sends: a sticky task carries only the events after
+    /// the previous task's start, and a closed run gets no task (its close event stays for result waits). Whoever wants
+    /// the older events (a worker that lost the run from its cache, a history page, the UI) reads them back with
+    /// <see cref="EventsFrom"/>. Events not yet committed always stay.
+    /// </summary>
+    private static void ReleaseStoredEvents(WorkflowRun run) => run.History.ReleaseBefore(
+        run.IsOpen ? (int)Math.Min(run.PreviousStartedEventId, run.PersistedEventCount) : run.PersistedEventCount);
+
+    /// <summary>
+    /// The run's events from index <paramref name="index"/> on (at most <paramref name="count"/>), those the engine let
+    /// go of read back from the store. Called under the lock; a page is a few milliseconds of SQLite at most, and the
+    /// hot path (sticky tasks, result waits) never gets here for stored events.
+    /// </summary>
+    private List<HistoryEvent> EventsFrom(WorkflowRun run, int index, int count = int.MaxValue)
+    {
+        var history = run.History;
+        var end = (int)Math.Min(history.Count, (long)index + count);
+        var events = new List<HistoryEvent>(Math.Max(0, end - index));
+        if (end <= index)
+        {
+            return events;
+        }
+
+        if (index < history.InMemoryFrom)
+        {
+            var storedEnd = Math.Min(end, history.InMemoryFrom);
+            foreach (var data in _store!.ReadEvents(run.Namespace, run.WorkflowId, run.RunId, index + 1, storedEnd + 1))
+            {
+                events.Add(HistoryEvent.Parser.ParseFrom(data));
+            }
+
+            if (events.Count != storedEnd - index)
+            {
+                throw new DatabaseFileException($"{_store.Path} lacks events {index + events.Count + 1} to {storedEnd} of run {run.RunId}.");
+            }
+
+            index = storedEnd;
+        }
+
+        events.AddRange(history.InMemory(index, end - index));
+        return events;
     }
 
     private static string PendingOf(WorkflowRun run)
@@ -196,11 +241,15 @@ internal sealed partial class TemporalEngine
         List<HistoryEvent> events;
         try
         {
-            events = stored.Events.Select(HistoryEvent.Parser.ParseFrom).ToList();
+            events = _store!.ReadEvents(stored.Namespace, stored.WorkflowId, stored.RunId, 1, long.MaxValue).Select(HistoryEvent.Parser.ParseFrom).ToList();
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new DatabaseFileException($"{_store!.Path} holds an unreadable event of run {stored.RunId}; refusing to start over it.", e);
+        }
+        catch (DatabaseFileException e)
+        {
+            throw new DatabaseFileException($"{e.Message.TrimEnd('.')}; refusing to start over it.", e);
         }
 
         if (events.Count == 0 || events[0].WorkflowExecutionStartedEventAttributes is not { } started)
@@ -240,6 +289,7 @@ internal sealed partial class TemporalEngine
         }
 
         run.PersistedEventCount = run.History.Count;
+        ReleaseStoredEvents(run);
         var key = (stored.Namespace, stored.WorkflowId);
         if (!_runsByWorkflowId.TryGetValue(key, out var sameId))
         {
@@ -439,7 +489,7 @@ internal sealed partial class TemporalEngine
             run.Updates.TryAdd(request.Meta.UpdateId, new UpdateState { Request = request });
         }
 
-        var started = run.History[0].WorkflowExecutionStartedEventAttributes;
+        var started = run.History.Started.WorkflowExecutionStartedEventAttributes;
         if (started.WorkflowExecutionExpirationTime is { } expiration)
         {
             run.WorkflowTimeouts.Add(Schedule(expiration.ToDateTimeOffset(), () => TimeOutRun(run)));

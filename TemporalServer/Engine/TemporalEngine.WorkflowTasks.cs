@@ -224,7 +224,7 @@ internal sealed partial class TemporalEngine
                 ScheduledTime = NowStamp(),
                 StartedTime = NowStamp(),
             };
-            queryTask.History.Events.AddRange(run.History);
+            queryTask.History.Events.AddRange(EventsFrom(run, 0));
             return queryTask;
         }
 
@@ -268,7 +268,7 @@ internal sealed partial class TemporalEngine
             ScheduledTime = Timestamp.FromDateTimeOffset(wft.ScheduledTime),
             StartedTime = Timestamp.FromDateTimeOffset(wft.StartedTime.Value),
         };
-        response.History.Events.AddRange(firstEventIndex == 0 ? run.History : run.History.Skip(firstEventIndex));
+        response.History.Events.AddRange(EventsFrom(run, firstEventIndex));
         foreach (var (id, update) in run.Updates)
         {
             if (update.Stage == UpdateWorkflowExecutionLifecycleStage.Admitted && !update.Delivered)
@@ -664,7 +664,7 @@ internal sealed partial class TemporalEngine
 
     private void ContinueAsNew(WorkflowRun run, ContinueAsNewWorkflowExecutionCommandAttributes attributes, long completedId, string identity)
     {
-        var previousStarted = run.History[0].WorkflowExecutionStartedEventAttributes;
+        var previousStarted = run.History.Started.WorkflowExecutionStartedEventAttributes;
         var newRunId = Guid.NewGuid().ToString();
         var type = string.IsNullOrEmpty(attributes.WorkflowType?.Name) ? run.Type : attributes.WorkflowType;
         var taskQueue = string.IsNullOrEmpty(attributes.TaskQueue?.Name) ? run.TaskQueue : attributes.TaskQueue.Name;
@@ -742,7 +742,7 @@ internal sealed partial class TemporalEngine
             return RetryState.NonRetryableFailure;
         }
 
-        var attempt = run.History[0].WorkflowExecutionStartedEventAttributes.Attempt;
+        var attempt = run.History.Started.WorkflowExecutionStartedEventAttributes.Attempt;
         if (policy.MaximumAttempts > 0 && attempt >= policy.MaximumAttempts)
         {
             return RetryState.MaximumAttemptsReached;
@@ -752,14 +752,14 @@ internal sealed partial class TemporalEngine
         var coefficient = policy.BackoffCoefficient >= 1 ? policy.BackoffCoefficient : 2;
         var maximum = Seconds(policy.MaximumInterval) > 0 ? policy.MaximumInterval.ToTimeSpan().TotalSeconds : initial * 100;
         delay = TimeSpan.FromSeconds(Math.Min(initial * Math.Pow(coefficient, attempt - 1), maximum));
-        var expiration = run.History[0].WorkflowExecutionStartedEventAttributes.WorkflowExecutionExpirationTime;
+        var expiration = run.History.Started.WorkflowExecutionStartedEventAttributes.WorkflowExecutionExpirationTime;
         return expiration is not null && NowLocked() + delay >= expiration.ToDateTimeOffset() ? RetryState.Timeout : RetryState.InProgress;
     }
 
     /// <summary>Starts the next attempt of a failed run under the same workflow id, after the retry backoff.</summary>
     private void RetryRun(WorkflowRun run, string nextRunId, Temporalio.Api.Failure.V1.Failure? failure, TimeSpan delay, string identity)
     {
-        var previous = run.History[0].WorkflowExecutionStartedEventAttributes;
+        var previous = run.History.Started.WorkflowExecutionStartedEventAttributes;
         var started = previous.Clone();
         started.Attempt = previous.Attempt + 1;
         started.ContinuedExecutionRunId = run.RunId;

@@ -59,7 +59,7 @@ internal sealed class WorkflowRun
 
     public DateTimeOffset? CloseTime { get; set; }
 
-    public List<HistoryEvent> History { get; } = [];
+    public RunHistory History { get; } = new();
 
     /// <summary>Gets the events that arrived while a workflow task was running; they are written after its completion.</summary>
     public List<HistoryEvent> Buffered { get; } = [];
