@@ -114,8 +114,8 @@ internal static class LocalStack
                 ["Worker:WorkflowStackTrace"] = nameof(Temporalio.Worker.WorkflowStackTrace.Normal),
 
                 // Orders on a development machine mostly wait for a person: 200 cached runs instead of the SDK's
-                // 10,000 kept the stack with 1,000 waiting at 378 instead of 457 MB. Set here, this would hide the
-                // variable, so the variable still wins.
+                // 10,000 kept the stack with 1,000 waiting at 378 instead of 457 MB. This in-memory source would
+                // hide the variable, so the variable is read first and still wins.
                 ["Worker:MaxCachedWorkflows"] = Environment.GetEnvironmentVariable("Worker__MaxCachedWorkflows") ?? "200",
             };
             foreach (var carrier in SandboxSecrets.CarrierCodes)

@@ -65,19 +65,19 @@ public sealed class ReferenceChecks(NpgsqlDataSource database) : IDisposable
         var products = (await results.ReadAsync<ProductRow>()).ToDictionary(p => p.Sku, StringComparer.Ordinal);
         for (var i = 0; i < lines.Count; i++)
         {
-            var (field, sku) = ($"{linesField}[{i}].sku", lines[i]);
+            var sku = lines[i];
             var product = products[sku];
-            if (product.Active is not true)
+            var problem = product.Active is not true ? (product.Active is null ? $"{sku} is not in the catalogue." : $"{sku} is no longer sold.")
+                : !product.Priced ? $"{sku} is not sold in {currency}."
+                : null;
+            if (problem is null)
             {
-                check.Add(field, product.Active is null ? $"{sku} is not in the catalogue." : $"{sku} is no longer sold.");
-            }
-            else if (!product.Priced)
-            {
-                check.Add(field, $"{sku} is not sold in {currency}.");
+                Remember(("sku", sku, currency));
             }
             else
             {
-                Remember(("sku", sku, currency));
+                // The line's field name is spelt out only for a problem, as the validator does.
+                check.Add($"{linesField}[{i}].sku", problem);
             }
         }
     }
