@@ -88,7 +88,9 @@ public static class EventsApi
         EventSubscription subscription;
         try
         {
-            // Subscribe before replaying, so nothing committed in between is lost; duplicates are skipped below.
+            // Subscribe before replaying, so nothing committed in between is lost. The live side then also carries
+            // what the replay sends, and notices of events committed just before the subscription, the client's
+            // Last-Event-ID among them: both are skipped below.
             subscription = await hub.SubscribeAsync(filter, http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous", ct);
         }
         catch (TimeoutException)
@@ -146,7 +148,7 @@ public static class EventsApi
 
                     while (subscription.Events.TryRead(out var outboxEvent))
                     {
-                        if (!replayed.Contains(outboxEvent.Id))
+                        if (outboxEvent.Position > lastEventId.GetValueOrDefault(long.MinValue) && !replayed.Contains(outboxEvent.Id))
                         {
                             await WriteEventAsync(response, outboxEvent, ct);
                         }

@@ -57,6 +57,33 @@ public sealed class EventsApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task Reconnect_DoesNotResendTheEventsTheClientSaw_WhenTheirNoticesArriveLate()
+    {
+        // The stream subscribes before it replays, so the notice of an event committed just before a reconnect can
+        // reach the live side afterwards. Announcing the client's Last-Event-ID event again stands for that notice.
+        var orderId = $"o-{Guid.NewGuid():N}";
+        var seen = await gateway.AppendOutboxEventAsync("workflow", $"order-{orderId}", "workflow.updated");
+        var missed = await gateway.AppendOutboxEventAsync("order", orderId, "order.status_changed");
+        using var client = gateway.CreateClient(await gateway.CreateKeyAsync("client"));
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+
+        using var response = await OpenAsync(client, $"/events/orders/{orderId}", seen, timeout.Token);
+        using var stream = new SseReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        var replayed = await stream.NextEventAsync(timeout.Token);
+        await gateway.ExecuteSqlAsync(
+            """
+            SELECT pg_notify('outbox', json_build_object(
+                'id', id, 'aggregateType', aggregate_type, 'aggregateId', aggregate_id, 'eventType', event_type)::text)
+            FROM outbox_events WHERE position IN (@seen, @missed) ORDER BY position
+            """,
+            new { seen, missed });
+        var live = await gateway.AppendOutboxEventAsync("order", orderId, "order.placed");
+        var next = await stream.NextEventAsync(timeout.Token);
+
+        Assert.Equal([missed, live], [replayed.Id, next.Id]);
+    }
+
+    [Fact]
     public async Task ApprovalsStream_DeliversApprovalEventsOfAnySubject()
     {
         using var operatorClient = gateway.CreateClient(await gateway.CreateKeyAsync("operator"));
