@@ -64,7 +64,10 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.True(result.Printed);
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Equal("printed", status.PrintJob!.Status);
-            Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Noted && e.Detail!.Contains("before the job was known", StringComparison.Ordinal));
+
+            // Kept when it reached the run before the job did; with the print job a local activity it usually arrives
+            // after (the run hears of the job in the task that queued it, before the signal): either way it is honoured.
+            Assert.DoesNotContain(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Ignored && e.Detail!.StartsWith(status.PrintJob.Id, StringComparison.Ordinal));
             Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Ignored && e.Detail!.StartsWith("pj-someone-else", StringComparison.Ordinal));
             await Histories.SaveAsync(Client, "label-early-print-acknowledgement", handle.Id);
         });
