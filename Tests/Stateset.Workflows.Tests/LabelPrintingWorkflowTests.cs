@@ -34,6 +34,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal(9.95m, result.Cost);
             await Histories.SaveAsync(Client, "label-us-to-canada", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-us-to-canada", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-us-to-canada", handle.Id);
         });
 
         string[] expected = ["ValidateAddress from", "ValidateAddress to", "ShopRates", $"BuyLabel {shipmentId}", $"RenderLabel {shipmentId}", $"PrintJob {shipmentId} ps-reno-1", $"PrintAck pj-{shipmentId}"];
@@ -110,6 +111,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Contains(status.Timeline, e => e.Step == "close shipment" && e.Outcome == StepOutcome.Compensated);
             await Histories.SaveAsync(Client, "label-failure-closes-shipment", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-failure-closes-shipment", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-failure-closes-shipment", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
@@ -150,6 +152,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal("failed", status.Status);
             await Histories.SaveAsync(Client, "label-void-after-failure", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-void-after-failure", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-void-after-failure", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));

@@ -119,6 +119,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             await Histories.SaveAsync(Client, "order-rejected", handle.Id);
             await Histories.SaveAsync(Client, "order-rejected-view-tracks-waits", handle.Id);
             await Histories.SaveAsync(Client, "order-steps-rejected", handle.Id);
+            await Histories.SaveAsync(Client, "order-local-steps-rejected", handle.Id);
         });
 
         // Written with the approval request (the view shows it pending) and with the decision's record: SQL readers
@@ -153,6 +154,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal(100m, status.Money.Refunded);
             await Histories.SaveAsync(Client, "order-label-failure", handle.Id, WorkflowIds.Label($"{orderId}-1"));
             await Histories.SaveAsync(Client, "order-steps-label-failure", handle.Id, WorkflowIds.Label($"{orderId}-1"));
+            await Histories.SaveAsync(Client, "order-local-steps-label-failure", handle.Id, WorkflowIds.Label($"{orderId}-1"));
         });
 
         Assert.Single(world.CallsTo($"Refund {orderId}-reversal"));
@@ -205,6 +207,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal(["void or refund payment", "release inventory"], status.CompensationsRun);
             await Histories.SaveAsync(Client, "order-approval-expired", handle.Id);
             await Histories.SaveAsync(Client, "order-steps-approval-expired", handle.Id);
+            await Histories.SaveAsync(Client, "order-local-steps-approval-expired", handle.Id);
         });
 
         Assert.Single(world.CallsTo("Notify approval_needed"));
@@ -240,6 +243,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal("alice", status.Decision!.DecidedBy);
             await Histories.SaveAsync(Client, "order-ignored-signals", handle.Id);
             await Histories.SaveAsync(Client, "order-steps-ignored-signals", handle.Id);
+            await Histories.SaveAsync(Client, "order-local-steps-ignored-signals", handle.Id);
         });
 
         Assert.Empty(world.CallsTo("Release"));
@@ -323,6 +327,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.Equal(["void label", "void or refund payment", "release inventory"], status.CompensationsRun);
             await Histories.SaveAsync(Client, "order-cancel-during-label", handle.Id, label.Id);
             await Histories.SaveAsync(Client, "order-steps-cancel-during-label", handle.Id, label.Id);
+            await Histories.SaveAsync(Client, "order-local-steps-cancel-during-label", handle.Id, label.Id);
         });
 
         Assert.NotEmpty(world.CallsTo($"VoidLabel {orderId}-1"));
@@ -354,6 +359,7 @@ public sealed class OrderFulfillmentWorkflowTests(TemporalFixture temporal)
             Assert.DoesNotContain(status.Timeline, e => e.Step == "order status");
             await Histories.SaveAsync(Client, "order-place-failed-no-row", handle.Id);
             await Histories.SaveAsync(Client, "order-steps-place-failed", handle.Id);
+            await Histories.SaveAsync(Client, "order-local-steps-place-failed", handle.Id);
         });
 
         Assert.Equal($"ReadModel order-{orderId} failed/done closed", world.CallsTo("ReadModel").Last());
