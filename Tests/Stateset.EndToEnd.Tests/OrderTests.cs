@@ -74,6 +74,24 @@ public sealed class OrderTests(StatesetSystem system) : EndToEndTest(system)
                 "SELECT count(*) - count(DISTINCT idempotency_key) FROM notifications WHERE idempotency_key LIKE @prefix", new { prefix = $"{orderId}:%" }));
     }
 
+    [Fact]
+    public async Task Order_MoreThanInStock_FailsAtTheReservation_ClosingItsRowWithTheReason_AndHoldsNothing()
+    {
+        // Two locations with one each: five cannot be reserved, and the step (a local activity) fails for good at once.
+        var sku = await NewSkuAsync(stock: 1);
+        var orderId = await PlaceOrderAsync(await NewCustomerAsync(), sku, quantity: 5);
+
+        var done = await WaitClosedAsync($"/orders/{orderId}");
+
+        Assert.Equal("failed", StatusOf(done));
+        Assert.Contains("Not enough stock", ReasonOf(done), StringComparison.Ordinal);
+        Assert.Equal("failed", await ScalarAsync<string>("SELECT status FROM orders WHERE id = @orderId", new { orderId }));
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM inventory_reservations WHERE order_id = @orderId AND status <> 'released'", new { orderId }));
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM payments WHERE order_id = @orderId", new { orderId }));
+        var reserve = (await TasksOfAsync($"order-{orderId}")).LocalActivities.Single(a => a.Type == "ReserveInventory");
+        Assert.Equal(1, reserve.Attempt);
+    }
+
     [Theory]
     [InlineData("4000000000000002")]
     [InlineData("4000000000009995")]
