@@ -262,6 +262,40 @@ public abstract class EndToEndTest(StatesetSystem system) : IAsyncLifetime
         return (await connection.QueryAsync<T>(sql, parameters)).ToList();
     }
 
+    /// <summary>
+    /// The tasks a run gave the worker, in order: the activity attempts it started and the local activities it
+    /// recorded (one <c>core_local_activity</c> marker each), each with its type and the attempt that ended it.
+    /// </summary>
+    protected async Task<(List<(string Type, int Attempt)> Activities, List<(string Type, int Attempt)> LocalActivities)> TasksOfAsync(string workflowId)
+    {
+        var scheduled = new Dictionary<long, string>();
+        var activities = new List<(string Type, int Attempt)>();
+        var local = new List<(string Type, int Attempt)>();
+        await foreach (var e in system.TemporalClient.GetWorkflowHandle(workflowId).FetchHistoryEventsAsync())
+        {
+            switch (e.EventType)
+            {
+                case Temporalio.Api.Enums.V1.EventType.ActivityTaskScheduled:
+                    scheduled[e.EventId] = e.ActivityTaskScheduledEventAttributes.ActivityType.Name;
+                    break;
+                case Temporalio.Api.Enums.V1.EventType.ActivityTaskStarted:
+                    activities.Add((scheduled[e.ActivityTaskStartedEventAttributes.ScheduledEventId], e.ActivityTaskStartedEventAttributes.Attempt));
+                    break;
+                case Temporalio.Api.Enums.V1.EventType.MarkerRecorded when e.MarkerRecordedEventAttributes.MarkerName == "core_local_activity":
+                    using (var data = JsonDocument.Parse(e.MarkerRecordedEventAttributes.Details["data"].Payloads_[0].Data.Memory))
+                    {
+                        local.Add((data.RootElement.GetProperty("activity_type").GetString()!, data.RootElement.GetProperty("attempt").GetInt32()));
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return (activities, local);
+    }
+
     protected async Task<int> ExecuteAsync(string sql, object? parameters = null)
     {
         await using var connection = new NpgsqlConnection(system.ConnectionString);

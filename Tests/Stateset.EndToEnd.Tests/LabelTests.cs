@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Stateset.Sandboxes.Carriers;
 using Stateset.Testing.EndToEnd;
-using Temporalio.Api.Enums.V1;
 
 namespace Stateset.EndToEnd.Tests;
 
@@ -65,16 +64,10 @@ public sealed class LabelTests(StatesetSystem system) : EndToEndTest(system), ID
         Assert.Equal("failed", StatusOf(done));
         Assert.Contains("to.postalCode", ReasonOf(done), StringComparison.Ordinal);
         Assert.Contains(reason, ReasonOf(done), StringComparison.Ordinal);
-        var attempts = new List<int>();
-        await foreach (var e in System.Temporal.Client.GetWorkflowHandle($"label-{shipmentId}").FetchHistoryEventsAsync())
-        {
-            if (e.EventType == EventType.ActivityTaskStarted)
-            {
-                attempts.Add(e.ActivityTaskStartedEventAttributes.Attempt);
-            }
-        }
-
-        Assert.All(attempts, attempt => Assert.Equal(1, attempt));
+        var (activities, localActivities) = await TasksOfAsync($"label-{shipmentId}");
+        var attempts = activities.Concat(localActivities).ToList();
+        Assert.Contains(attempts, a => a.Type == "ValidateAddress");
+        Assert.All(attempts, a => Assert.Equal(1, a.Attempt));
         Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM labels WHERE shipment_id = @shipmentId", new { shipmentId }));
     }
 

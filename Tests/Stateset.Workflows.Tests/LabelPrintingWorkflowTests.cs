@@ -34,6 +34,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal(9.95m, result.Cost);
             await Histories.SaveAsync(Client, "label-us-to-canada", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-us-to-canada", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-us-to-canada", handle.Id);
         });
 
         string[] expected = ["ValidateAddress from", "ValidateAddress to", "ShopRates", $"BuyLabel {shipmentId}", $"RenderLabel {shipmentId}", $"PrintJob {shipmentId} ps-reno-1", $"PrintAck pj-{shipmentId}"];
@@ -64,7 +65,10 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.True(result.Printed);
             var status = await handle.QueryAsync(wf => wf.Status);
             Assert.Equal("printed", status.PrintJob!.Status);
-            Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Noted && e.Detail!.Contains("before the job was known", StringComparison.Ordinal));
+
+            // Kept when it reached the run before the job did; with the print job a local activity it usually arrives
+            // after (the run hears of the job in the task that queued it, before the signal): either way it is honoured.
+            Assert.DoesNotContain(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Ignored && e.Detail!.StartsWith(status.PrintJob.Id, StringComparison.Ordinal));
             Assert.Contains(status.Timeline, e => e.Step == "print acknowledgement" && e.Outcome == StepOutcome.Ignored && e.Detail!.StartsWith("pj-someone-else", StringComparison.Ordinal));
             await Histories.SaveAsync(Client, "label-early-print-acknowledgement", handle.Id);
         });
@@ -107,6 +111,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Contains(status.Timeline, e => e.Step == "close shipment" && e.Outcome == StepOutcome.Compensated);
             await Histories.SaveAsync(Client, "label-failure-closes-shipment", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-failure-closes-shipment", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-failure-closes-shipment", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));
@@ -147,6 +152,7 @@ public sealed class LabelPrintingWorkflowTests(TemporalFixture temporal)
             Assert.Equal("failed", status.Status);
             await Histories.SaveAsync(Client, "label-void-after-failure", handle.Id);
             await Histories.SaveAsync(Client, "label-steps-void-after-failure", handle.Id);
+            await Histories.SaveAsync(Client, "label-local-steps-void-after-failure", handle.Id);
         });
 
         Assert.Single(world.CallsTo($"VoidLabel {shipmentId}"));

@@ -63,6 +63,7 @@ public sealed class ReturnAuthorizationWorkflowTests(TemporalFixture temporal)
                 await ScheduledActivitiesAsync(handle));
             await Histories.SaveAsync(Client, "return-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
             await Histories.SaveAsync(Client, "return-steps-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
+            await Histories.SaveAsync(Client, "return-local-steps-refunded", handle.Id, WorkflowIds.Label($"{returnId}-return"), WorkflowIds.Refund(returnId));
         });
 
         Assert.Single(world.CallsTo($"Restock {returnId} TENT-2Px1 at wh-reno"));

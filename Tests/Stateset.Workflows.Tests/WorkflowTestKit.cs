@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Stateset.Workflows.LabelPrinting;
 using Stateset.Workflows.OrderFulfillment;
 using Stateset.Workflows.RefundProcessing;
@@ -22,6 +23,20 @@ public static class WorkflowTestKit
         return history.Events
             .Where(e => e.EventType == EventType.ActivityTaskScheduled)
             .Select(e => e.ActivityTaskScheduledEventAttributes.ActivityType.Name)
+            .ToList();
+    }
+
+    /// <summary>The local activities the run recorded, in order: the activity type each <c>core_local_activity</c> marker names.</summary>
+    public static async Task<List<string>> LocalActivitiesAsync(WorkflowHandle handle)
+    {
+        var history = await handle.FetchHistoryAsync();
+        return history.Events
+            .Where(e => e.EventType == EventType.MarkerRecorded && e.MarkerRecordedEventAttributes.MarkerName == "core_local_activity")
+            .Select(e =>
+            {
+                using var data = JsonDocument.Parse(e.MarkerRecordedEventAttributes.Details["data"].Payloads_[0].Data.Memory);
+                return data.RootElement.GetProperty("activity_type").GetString()!;
+            })
             .ToList();
     }
 

@@ -34,6 +34,28 @@ public static class ActivityProfiles
         },
     };
 
+    /// <summary>
+    /// Gets <see cref="BusinessStep"/> as a local activity, for the steps that are short transactions on our own
+    /// PostgreSQL and call no provider (<see cref="Patches.DatabaseStepsAsLocalActivities"/>). Local because such a
+    /// step gains nothing from a queue round trip: the worker runs it inside the workflow task that asked for it and
+    /// records one marker event, instead of scheduled, started and completed events plus a workflow task to read the
+    /// result, so consecutive steps share one task. Same timeouts and attempts, and a non-retryable business failure
+    /// (validation, stock) fails the step at once, as it does as an activity. The trade: retries happen inside the
+    /// workflow task (the worker heartbeats the task meanwhile, and a worker that dies takes the attempt count with
+    /// it), and a retry whose backoff passes the local retry threshold (a minute) waits on a timer instead.
+    /// </summary>
+    public static LocalActivityOptions LocalBusinessStep => new()
+    {
+        StartToCloseTimeout = TimeSpan.FromSeconds(30),
+        RetryPolicy = new RetryPolicy
+        {
+            InitialInterval = TimeSpan.FromSeconds(1),
+            BackoffCoefficient = 2,
+            MaximumInterval = TimeSpan.FromSeconds(30),
+            MaximumAttempts = 10,
+        },
+    };
+
     /// <summary>Gets options for calls to a provider or carrier over HTTP (the client already retries within an attempt).</summary>
     public static ActivityOptions Provider => new()
     {

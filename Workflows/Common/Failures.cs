@@ -33,7 +33,8 @@ public static class Failures
 
     /// <summary>
     /// Whether <paramref name="e"/> is an activity's failure as the workflow sees it: an activity's comes wrapped in
-    /// <see cref="ActivityFailureException"/>, a local activity's arrives as its own <see cref="ApplicationFailureException"/>.
+    /// <see cref="ActivityFailureException"/>, a local activity's arrives as its own <see cref="ApplicationFailureException"/>
+    /// (its timeout, though, wrapped like an activity's: LocalStepTests pins both).
     /// </summary>
     public static bool IsActivityFailure(Exception e) => e is ActivityFailureException or ApplicationFailureException;
 

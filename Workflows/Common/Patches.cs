@@ -41,4 +41,14 @@ public static class Patches
     /// starts) run as local activities. Checked once at the start of a run, so a run takes one path from end to end.
     /// </summary>
     public const string OneTransactionPerStep = "one-transaction-per-step";
+
+    /// <summary>
+    /// On the <see cref="OneTransactionPerStep"/> path, the steps that are short transactions on our own PostgreSQL and
+    /// call no outside provider (place, reserve, risk, approvals, prepare shipment, commit, record step; the label's
+    /// address checks, rendering and print job) run as local activities, so consecutive ones share one workflow task
+    /// and each leaves one marker event. Calls to the payment provider and the carriers stay activities: they need
+    /// their own timeouts, async completion and retry boundary. Checked once at the start of a run, like
+    /// <see cref="OneTransactionPerStep"/>, so a run takes one path from end to end.
+    /// </summary>
+    public const string DatabaseStepsAsLocalActivities = "database-steps-as-local-activities";
 }

@@ -47,6 +47,12 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     public bool InSteps { get; set; }
 
     /// <summary>
+    /// Gets or sets how <see cref="RecordStepAsync"/> runs: as a local activity on the
+    /// <see cref="Patches.DatabaseStepsAsLocalActivities"/> path, else as an activity.
+    /// </summary>
+    public DatabaseSteps Steps { get; set; } = new(local: false);
+
+    /// <summary>
     /// Runs a workflow's steps so that whatever failure ends the run (a step failing for good, the first write of the
     /// row failing, a cancellation) first closes the read-model row, as failed or cancelled with the reason, creating
     /// the row if it was never written. The run still ends with the original failure: should the closing write fail
@@ -129,8 +135,7 @@ public sealed class RunRecorder(string workflowType, string businessId, string o
     public async Task RecordStepAsync(StepRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await Calls.ActivityAsync(
-            (IReadModelActivities a) => a.RecordStepAsync(record), record.Run is { Closed: true } ? ActivityProfiles.DetachedBookkeeping : ActivityProfiles.Bookkeeping);
+        await Steps.BookkeepingAsync((IReadModelActivities a) => a.RecordStepAsync(record), detached: record.Run is { Closed: true });
         if (record.Run is { } run)
         {
             Written(run);

@@ -29,6 +29,10 @@ public sealed class LabelPrintingWorkflow
     private List<PrintAcknowledgement> _earlyAcknowledgements = [];
     private string? _failure;
 
+    // Patches.DatabaseStepsAsLocalActivities (only with OneTransactionPerStep): address checks, rendering and the
+    // print job, which touch nothing but our database, are local activities.
+    private DatabaseSteps _steps = new(local: false);
+
     /// <summary>Initializes a new instance of the <see cref="LabelPrintingWorkflow"/> class.</summary>
     public LabelPrintingWorkflow() => _saga = new Saga(_timeline);
 
@@ -57,6 +61,8 @@ public sealed class LabelPrintingWorkflow
         // the other writes (before validation and rate shopping, which write no rows, and the close) are local activities.
         var inSteps = Workflow.Patched(Patches.OneTransactionPerStep);
         _recorder.InSteps = inSteps;
+        _steps = new DatabaseSteps(inSteps && Workflow.Patched(Patches.DatabaseStepsAsLocalActivities));
+        _recorder.Steps = _steps;
         try
         {
             await _recorder.RecordAsync("validating", "addresses");
@@ -73,10 +79,10 @@ public sealed class LabelPrintingWorkflow
         {
             var fromInput = new ValidateAddressInput(input.From, "from");
             var toInput = new ValidateAddressInput(input.To, "to");
-            var from = await _timeline.RunAsync("validate sender address", () => Calls.ActivityAsync(
-                (ILabelActivities a) => a.ValidateAddressAsync(fromInput), ActivityProfiles.BusinessStep));
-            var to = await _timeline.RunAsync("validate recipient address", () => Calls.ActivityAsync(
-                (ILabelActivities a) => a.ValidateAddressAsync(toInput), ActivityProfiles.BusinessStep));
+            var from = await _timeline.RunAsync("validate sender address", () => _steps.BusinessStepAsync(
+                (ILabelActivities a) => a.ValidateAddressAsync(fromInput)));
+            var to = await _timeline.RunAsync("validate recipient address", () => _steps.BusinessStepAsync(
+                (ILabelActivities a) => a.ValidateAddressAsync(toInput)));
 
             await _recorder.RecordAsync("rating", "rate shopping");
             var shopping = new ShopRatesInput(from, to, input.Parcel, input.ServiceLevel);
@@ -111,8 +117,8 @@ public sealed class LabelPrintingWorkflow
                 await _recorder.RecordAsync("rendering", "render ZPL and PDF", label.Amount, label.Currency, details: labelFacts);
             }
 
-            await _timeline.RunAsync("render label", () => Calls.ActivityAsync(
-                (ILabelActivities a) => a.RenderLabelAsync(rendering), ActivityProfiles.BusinessStep));
+            await _timeline.RunAsync("render label", () => _steps.BusinessStepAsync(
+                (ILabelActivities a) => a.RenderLabelAsync(rendering)));
 
             var printed = await PrintAsync(input, label);
             await _recorder.RecordAsync(printed ? "printed" : "label_ready", "done", label.Amount, label.Currency, closed: true);
@@ -201,8 +207,8 @@ public sealed class LabelPrintingWorkflow
             await _recorder.RecordAsync("printing", "waiting for print station", label.Amount, label.Currency);
         }
 
-        _printJob = await _timeline.RunAsync("queue print job", () => Calls.ActivityAsync(
-            (ILabelActivities a) => a.CreatePrintJobAsync(job), ActivityProfiles.BusinessStep));
+        _printJob = await _timeline.RunAsync("queue print job", () => _steps.BusinessStepAsync(
+            (ILabelActivities a) => a.CreatePrintJobAsync(job)));
         HonourEarlyAcknowledgements();
 
         // The station and the gateway learn the job from the stored view; without this write it would show once printed.
@@ -217,8 +223,8 @@ public sealed class LabelPrintingWorkflow
         }
 
         var acknowledged = new AcknowledgePrintJobInput(_acknowledgement!.PrintJobId, _acknowledgement.StationId);
-        _printJob = await _timeline.RunAsync("record print acknowledgement", () => Calls.ActivityAsync(
-            (ILabelActivities a) => a.AcknowledgePrintJobAsync(acknowledged), ActivityProfiles.BusinessStep));
+        _printJob = await _timeline.RunAsync("record print acknowledgement", () => _steps.BusinessStepAsync(
+            (ILabelActivities a) => a.AcknowledgePrintJobAsync(acknowledged)));
         return true;
     }
 

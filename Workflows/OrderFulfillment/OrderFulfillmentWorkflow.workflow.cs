@@ -33,6 +33,9 @@ public sealed class OrderFulfillmentWorkflow
 
     // Patches.OneTransactionPerStep: each step's activity writes the status, email and read model with its own rows.
     private bool _inSteps;
+
+    // Patches.DatabaseStepsAsLocalActivities (only with _inSteps): the steps on our own database are local activities.
+    private DatabaseSteps _steps = new(local: false);
     private ApprovalRequest? _approvalRequest;
 
     /// <summary>Initializes a new instance of the <see cref="OrderFulfillmentWorkflow"/> class.</summary>
@@ -71,6 +74,8 @@ public sealed class OrderFulfillmentWorkflow
         _recorder = new RunRecorder("OrderFulfillment", input.OrderId, input.OrderId, input.CustomerId, () => Status);
         _inSteps = Workflow.Patched(Patches.OneTransactionPerStep);
         _recorder.InSteps = _inSteps;
+        _steps = new DatabaseSteps(_inSteps && Workflow.Patched(Patches.DatabaseStepsAsLocalActivities));
+        _recorder.Steps = _steps;
         if (input.Resume is { } resume)
         {
             return await ResumeAwaitingDeliveryAsync(resume);
@@ -181,8 +186,8 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("pending", "validating");
         }
 
-        var placed = await _timeline.RunAsync("validate order", () => Calls.ActivityAsync(
-            (IOrderActivities a) => a.PlaceOrderAsync(order), ActivityProfiles.BusinessStep));
+        var placed = await _timeline.RunAsync("validate order", () => _steps.BusinessStepAsync(
+            (IOrderActivities a) => a.PlaceOrderAsync(order)));
         _money = new OrderMoney(placed.Currency, placed.Total, null, 0, 0, 0);
     }
 
@@ -195,13 +200,13 @@ public sealed class OrderFulfillmentWorkflow
         if (_inSteps)
         {
             reserve = reserve with { Record = new StepRecord(_recorder!.Prepare("pending", "reserving inventory", _money!.Total, _money.Currency), [OrderStatusNow("reserved")]) };
-            return await _timeline.RunAsync("reserve inventory", () => Calls.ActivityAsync(
-                (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
+            return await _timeline.RunAsync("reserve inventory", () => _steps.BusinessStepAsync(
+                (IInventoryActivities a) => a.ReserveInventoryAsync(reserve)));
         }
 
         await _recorder!.RecordAsync("pending", "reserving inventory", _money!.Total, _money.Currency);
-        var reservation = await _timeline.RunAsync("reserve inventory", () => Calls.ActivityAsync(
-            (IInventoryActivities a) => a.ReserveInventoryAsync(reserve), ActivityProfiles.BusinessStep));
+        var reservation = await _timeline.RunAsync("reserve inventory", () => _steps.BusinessStepAsync(
+            (IInventoryActivities a) => a.ReserveInventoryAsync(reserve)));
         await SetOrderStatusAsync("reserved");
         return reservation;
     }
@@ -260,8 +265,8 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("authorized", "risk check", _money.Total, _money.Currency);
         }
 
-        var risk = await _timeline.RunAsync("risk check", () => Calls.ActivityAsync(
-            (IRiskActivities a) => a.AssessOrderRiskAsync(check), ActivityProfiles.BusinessStep));
+        var risk = await _timeline.RunAsync("risk check", () => _steps.BusinessStepAsync(
+            (IRiskActivities a) => a.AssessOrderRiskAsync(check)));
         if (_cancel is not null)
         {
             return ("cancelled", $"cancelled by {_cancel.RequestedBy}");
@@ -310,7 +315,7 @@ public sealed class OrderFulfillmentWorkflow
             decided = decided with { Record = new StepRecord(_recorder!.PrepareRefresh(), approved) };
         }
 
-        await Calls.ActivityAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided), ActivityProfiles.Bookkeeping);
+        await _steps.BookkeepingAsync((IReadModelActivities a) => a.RecordApprovalDecisionAsync(decided));
         var because = $"{decision.Outcome} by {decision.DecidedBy}" + (decision.Reason is null ? string.Empty : $": {decision.Reason}");
         switch (decision.Outcome)
         {
@@ -367,8 +372,8 @@ public sealed class OrderFulfillmentWorkflow
             await _recorder!.RecordAsync("captured", "printing label", _money!.Total, _money.Currency);
         }
 
-        var shipment = await _timeline.RunAsync("prepare shipment", () => Calls.ActivityAsync(
-            (IShipmentActivities a) => a.PrepareShipmentAsync(prepare), ActivityProfiles.BusinessStep));
+        var shipment = await _timeline.RunAsync("prepare shipment", () => _steps.BusinessStepAsync(
+            (IShipmentActivities a) => a.PrepareShipmentAsync(prepare)));
         _shipment = new OrderShipment(shipmentId, null, null, null, null, null, null);
 
         var voiding = new VoidLabelInput(shipmentId);
@@ -440,8 +445,8 @@ public sealed class OrderFulfillmentWorkflow
             // The stock leaves the books, the order ships, the customer's email and the view awaiting delivery: one transaction.
             var run = _recorder.Prepare("shipped", "awaiting delivery", _money.Total, _money.Currency);
             var commit = new CommitOrderInventoryInput(orderId) { Record = new StepRecord(run, [OrderStatusNow("shipped")], Notification("order_shipped", "shipped")) };
-            await _timeline.RunAsync("commit inventory", () => Calls.ActivityAsync(
-                (IInventoryActivities a) => a.CommitOrderInventoryAsync(commit), ActivityProfiles.Bookkeeping));
+            await _timeline.RunAsync("commit inventory", () => _steps.BookkeepingAsync(
+                (IInventoryActivities a) => a.CommitOrderInventoryAsync(commit)));
         }
         else
         {
@@ -590,8 +595,9 @@ public sealed class OrderFulfillmentWorkflow
             {
                 await RecordStepAsync(closing);
             }
-            catch (ActivityFailureException e)
+            catch (Exception e) when (Failures.IsActivityFailure(e))
             {
+                // A local activity's failure arrives unwrapped (Failures.IsActivityFailure), an activity's wrapped.
                 _timeline.Add("order status", StepOutcome.Failed, Failures.Describe(e));
                 await _recorder.RecordAsync(status, "done", _money?.Total, _money?.Currency, closed: true, details: facts);
             }
@@ -678,7 +684,7 @@ public sealed class OrderFulfillmentWorkflow
             case ApprovalMoment.Asked:
                 var record = new StepRecord(_recorder!.Prepare("awaiting_approval", "awaiting approval", _money!.Total, _money.Currency), [OrderStatusNow("awaiting_approval")]);
                 var request = _approvalRequest! with { Record = record };
-                return Calls.ActivityAsync((IReadModelActivities a) => a.RequestApprovalAsync(request), ActivityProfiles.Bookkeeping);
+                return _steps.BookkeepingAsync((IReadModelActivities a) => a.RequestApprovalAsync(request));
             case ApprovalMoment.Reminded:
                 return RecordStepAsync(new StepRecord(
                     _recorder!.PrepareRefresh(), Notification: Notification("approval_needed", "approval-reminder", ("reason", _approvalRequest!.Reason))));
