@@ -15,10 +15,16 @@ namespace Stateset.Stack;
 /// </summary>
 internal sealed class IdleMemoryTrim : IAsyncDisposable
 {
-    /// <summary>What an interval of an idle stack allocates at most (its pollers and timers allocate well under this).</summary>
+    /// <summary>
+    /// What a quiet interval allocates at most: an idle stack's pollers and timers allocate about 25 KB a second, a
+    /// stack serving orders tens of megabytes.
+    /// </summary>
     public const long QuietBytes = 8L << 20;
 
-    /// <summary>What must have been allocated since the last trim for another one to be worth a full collection.</summary>
+    /// <summary>
+    /// What must have been allocated since the last trim for another one to be worth a full collection. Starting the
+    /// stack allocates about 50 MB, and an idle stack would take hours to reach it, so neither trims over and over.
+    /// </summary>
     public const long BusySpellBytes = 256L << 20;
 
     /// <summary>How often allocation is sampled.</summary>
