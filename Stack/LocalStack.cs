@@ -139,6 +139,9 @@ internal static class LocalStack
                 return gateway;
             });
 
+            var trim = IdleMemoryTrim.Start();
+            running.Push(("Memory trim", trim.DisposeAsync));
+
             PrintUrls(settings, temporal, traces, connectionString, sandboxes, adminKey);
             await WaitForShutdownAsync(shutdown.Token);
             return 0;

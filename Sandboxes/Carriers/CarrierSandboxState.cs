@@ -5,7 +5,7 @@ namespace Stateset.Sandboxes.Carriers;
 
 /// <summary>
 /// The sandbox carriers' memory: labels sold (by id and by idempotency key), injected faults and call counts. Labels
-/// and their keys are also kept in <see cref="CarrierSandboxOptions.StateFile"/> when one is set, rewritten after every
+/// and their keys are also kept in <see cref="CarrierSandboxOptions.StateFile"/> when one is set, one appended line per
 /// change; everything else is forgotten by a restart.
 /// </summary>
 public sealed class CarrierSandboxState
@@ -28,18 +28,24 @@ public sealed class CarrierSandboxState
         }
 
         _stateFile = options.Value.StateFile;
-        if (SandboxStateFile.Load<SavedState>(_stateFile, CarrierSandboxApi.Json, "carrier sandbox") is { } saved)
+        if (_stateFile is not null)
         {
-            foreach (var label in saved.Labels)
+            foreach (var saved in SandboxStateFile.Load<SavedState>(_stateFile, CarrierSandboxApi.Json, "carrier sandbox"))
             {
-                _labels[label.LabelId] = label;
+                foreach (var label in saved.Labels)
+                {
+                    _labels[label.LabelId] = label;
+                }
+
+                foreach (var (key, purchase) in saved.Purchases)
+                {
+                    var kept = purchase;
+                    _byIdempotencyKey[key] = new Lazy<Purchase>(() => kept);
+                }
             }
 
-            foreach (var (key, purchase) in saved.Purchases)
-            {
-                var kept = purchase;
-                _byIdempotencyKey[key] = new Lazy<Purchase>(() => kept);
-            }
+            var purchases = _byIdempotencyKey.ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
+            SandboxStateFile.Compact(_stateFile, new SavedState([.. _labels.Values], purchases), CarrierSandboxApi.Json);
         }
     }
 
@@ -88,8 +94,9 @@ public sealed class CarrierSandboxState
     public (LabelDto Label, bool Replayed, bool Conflict) GetOrBuy(string carrier, string idempotencyKey, string fingerprint, Func<LabelDto> buy)
     {
         var created = false;
+        var key = $"{carrier}\n{idempotencyKey}";
         var purchase = _byIdempotencyKey.GetOrAdd(
-            $"{carrier}\n{idempotencyKey}",
+            key,
             _ => new Lazy<Purchase>(
                 () =>
                 {
@@ -101,7 +108,7 @@ public sealed class CarrierSandboxState
                 LazyThreadSafetyMode.ExecutionAndPublication)).Value;
         if (created)
         {
-            Save();
+            Save(purchase.LabelId, key, purchase);
         }
 
         return (_labels[purchase.LabelId], Replayed: !created, Conflict: purchase.Fingerprint != fingerprint);
@@ -114,12 +121,15 @@ public sealed class CarrierSandboxState
     public LabelDto Update(string labelId, Func<LabelDto, LabelDto> change)
     {
         var updated = _labels.AddOrUpdate(labelId, _ => throw new KeyNotFoundException(labelId), (_, label) => change(label));
-        Save();
+        Save(labelId);
         return updated;
     }
 
-    /// <summary>Rewrites the state file through a temporary file, so a crash leaves the old one whole.</summary>
-    private void Save()
+    /// <summary>
+    /// Appends the label (and the purchase that bought it) to the state file: one line per change, not the whole state
+    /// again. The label is read under the lock, so whichever of two concurrent changes appends last writes the newer label.
+    /// </summary>
+    private void Save(string labelId, string? purchaseKey = null, Purchase? purchase = null)
     {
         if (_stateFile is null)
         {
@@ -128,8 +138,13 @@ public sealed class CarrierSandboxState
 
         lock (_saving)
         {
-            var purchases = _byIdempotencyKey.Where(p => p.Value.IsValueCreated).ToDictionary(p => p.Key, p => p.Value.Value, StringComparer.Ordinal);
-            SandboxStateFile.Save(_stateFile, new SavedState([.. _labels.Values], purchases), CarrierSandboxApi.Json);
+            var purchases = new Dictionary<string, Purchase>(StringComparer.Ordinal);
+            if (purchaseKey is not null && purchase is not null)
+            {
+                purchases[purchaseKey] = purchase;
+            }
+
+            SandboxStateFile.Append(_stateFile, new SavedState([_labels[labelId]], purchases), CarrierSandboxApi.Json);
         }
     }
 

@@ -10,8 +10,8 @@ public sealed record SandboxResponse(int StatusCode, object Body, TimeSpan HoldF
 
 /// <summary>
 /// The payment provider's state and rules: payment intents, refunds, the idempotency-key cache, and settlements queued
-/// for webhooks, in memory and, with <see cref="PaymentProviderSandboxOptions.StateFile"/>, also in a file rewritten after
-/// every change (settlements still queued are not kept). One lock guards everything; it is a test double, not a
+/// for webhooks, in memory and, with <see cref="PaymentProviderSandboxOptions.StateFile"/>, also in a file every change
+/// appends to (settlements still queued are not kept). One lock guards everything; it is a test double, not a
 /// throughput engine.
 /// </summary>
 public sealed class PaymentProviderSandbox
@@ -21,6 +21,10 @@ public sealed class PaymentProviderSandbox
     private readonly Dictionary<string, PspRefund> _refunds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Fingerprint, SandboxResponse Response)> _idempotency = new(StringComparer.Ordinal);
     private readonly HashSet<string> _faultsInjected = new(StringComparer.Ordinal);
+
+    // What changed since the state file's last line, so each change appends only its own records.
+    private readonly HashSet<string> _unsavedIntents = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _unsavedRefunds = new(StringComparer.Ordinal);
     private readonly IOptions<PaymentProviderSandboxOptions> _options;
     private readonly TimeProvider _time;
     private readonly SandboxSettlementQueue _settlements;
@@ -32,22 +36,27 @@ public sealed class PaymentProviderSandbox
         _options = options;
         _time = time;
         _settlements = settlements;
-        if (SandboxStateFile.Load<SavedState>(options.Value.StateFile, PspWire.Json, "payment sandbox") is { } saved)
+        if (options.Value.StateFile is { } file)
         {
-            foreach (var (id, intent) in saved.Intents)
+            foreach (var saved in SandboxStateFile.Load<SavedState>(file, PspWire.Json, "payment sandbox"))
             {
-                _intents[id] = intent;
+                foreach (var (id, intent) in saved.Intents)
+                {
+                    _intents[id] = intent;
+                }
+
+                foreach (var (id, refund) in saved.Refunds)
+                {
+                    _refunds[id] = refund;
+                }
+
+                foreach (var (key, reply) in saved.Idempotency)
+                {
+                    _idempotency[key] = (reply.Fingerprint, new SandboxResponse(reply.StatusCode, reply.Body));
+                }
             }
 
-            foreach (var (id, refund) in saved.Refunds)
-            {
-                _refunds[id] = refund;
-            }
-
-            foreach (var (key, reply) in saved.Idempotency)
-            {
-                _idempotency[key] = (reply.Fingerprint, new SandboxResponse(reply.StatusCode, reply.Body));
-            }
+            SandboxStateFile.Compact(file, new SavedState(_intents, _refunds, _idempotency.ToDictionary(e => e.Key, e => Saved(e.Value), StringComparer.Ordinal)), PspWire.Json);
         }
     }
 
@@ -98,7 +107,7 @@ public sealed class PaymentProviderSandbox
                 Metadata: request.Metadata ?? new Dictionary<string, string>(),
                 LastPaymentError: null,
                 Created: _time.GetUtcNow().ToUnixTimeSeconds());
-            _intents[intent.Id] = intent;
+            Put(intent);
             _settlements.Enqueue(new SandboxSettlement(intent.Id, IsRefund: false, _time.GetUtcNow() + _options.Value.SettleDelay, Duplicated(request.PaymentMethod)));
             return new SandboxResponse(200, intent);
         });
@@ -124,7 +133,7 @@ public sealed class PaymentProviderSandbox
             }
 
             intent = intent with { Status = "succeeded", AmountReceived = amount, AmountCapturable = 0 };
-            _intents[id] = intent;
+            Put(intent);
             return new SandboxResponse(200, intent);
         });
 
@@ -143,7 +152,7 @@ public sealed class PaymentProviderSandbox
             }
 
             intent = intent with { Status = "canceled", AmountCapturable = 0 };
-            _intents[id] = intent;
+            Put(intent);
             return new SandboxResponse(200, intent);
         });
 
@@ -176,7 +185,7 @@ public sealed class PaymentProviderSandbox
                 FailureReason: null,
                 Metadata: request.Metadata ?? new Dictionary<string, string>(),
                 Created: _time.GetUtcNow().ToUnixTimeSeconds());
-            _refunds[refund.Id] = refund;
+            Put(refund);
             _settlements.Enqueue(new SandboxSettlement(refund.Id, IsRefund: true, _time.GetUtcNow() + _options.Value.SettleDelay, Duplicated(intent.PaymentMethod)));
             return new SandboxResponse(200, refund);
         });
@@ -201,10 +210,10 @@ public sealed class PaymentProviderSandbox
                 refund = refund with { Status = fails ? "failed" : "succeeded", FailureReason = fails ? "expired_or_canceled_card" : null };
                 if (!fails)
                 {
-                    _intents[intent.Id] = intent with { AmountRefunded = intent.AmountRefunded + refund.Amount };
+                    Put(intent with { AmountRefunded = intent.AmountRefunded + refund.Amount });
                 }
 
-                _refunds[refund.Id] = refund;
+                Put(refund);
                 (settled, type) = (refund, fails ? "refund.failed" : "refund.succeeded");
             }
             else
@@ -217,11 +226,11 @@ public sealed class PaymentProviderSandbox
                 intent = intent.PaymentMethod == SandboxTestCards.DeclinedAsynchronously
                     ? intent with { Status = "declined", LastPaymentError = new PspLastError("card_declined", "insufficient_funds", "Your card has insufficient funds.") }
                     : intent with { Status = "requires_capture", AmountCapturable = intent.Amount };
-                _intents[intent.Id] = intent;
+                Put(intent);
                 (settled, type) = (intent, intent.Status == "declined" ? "payment_intent.declined" : "payment_intent.authorized");
             }
 
-            Save();
+            Save(idempotencyKey: null);
             var data = new PspEventData(JsonSerializer.SerializeToElement(settled, PspWire.Json));
             return new PspEvent(NewId("evt"), type, _time.GetUtcNow().ToUnixTimeSeconds(), data);
         }
@@ -263,27 +272,45 @@ public sealed class PaymentProviderSandbox
             }
 
             _idempotency[key] = (fingerprint, response);
-            Save();
+            Save(key);
             return response;
         }
     }
 
-    /// <summary>Rewrites the state file (under the lock), through a temporary file so a crash leaves the old one whole.</summary>
-    private void Save()
+    private static SavedReply Saved((string Fingerprint, SandboxResponse Response) reply) =>
+        new(reply.Fingerprint, reply.Response.StatusCode, JsonSerializer.SerializeToElement(reply.Response.Body, PspWire.Json));
+
+    private void Put(PspPaymentIntent intent)
     {
-        if (_options.Value.StateFile is not { } file)
+        _intents[intent.Id] = intent;
+        _unsavedIntents.Add(intent.Id);
+    }
+
+    private void Put(PspRefund refund)
+    {
+        _refunds[refund.Id] = refund;
+        _unsavedRefunds.Add(refund.Id);
+    }
+
+    /// <summary>
+    /// Appends to the state file (under the lock) the intents and refunds changed since the last save and the reply
+    /// stored under <paramref name="idempotencyKey"/>: one line per change, not the whole state again.
+    /// </summary>
+    private void Save(string? idempotencyKey)
+    {
+        if (_options.Value.StateFile is { } file)
         {
-            return;
+            var change = new SavedState(
+                _unsavedIntents.ToDictionary(id => id, id => _intents[id], StringComparer.Ordinal),
+                _unsavedRefunds.ToDictionary(id => id, id => _refunds[id], StringComparer.Ordinal),
+                idempotencyKey is null
+                    ? new Dictionary<string, SavedReply>(StringComparer.Ordinal)
+                    : new Dictionary<string, SavedReply>(StringComparer.Ordinal) { [idempotencyKey] = Saved(_idempotency[idempotencyKey]) });
+            SandboxStateFile.Append(file, change, PspWire.Json);
         }
 
-        var state = new SavedState(
-            _intents,
-            _refunds,
-            _idempotency.ToDictionary(
-                e => e.Key,
-                e => new SavedReply(e.Value.Fingerprint, e.Value.Response.StatusCode, JsonSerializer.SerializeToElement(e.Value.Response.Body, PspWire.Json)),
-                StringComparer.Ordinal));
-        SandboxStateFile.Save(file, state, PspWire.Json);
+        _unsavedIntents.Clear();
+        _unsavedRefunds.Clear();
     }
 
     private sealed record SavedReply(string Fingerprint, int StatusCode, JsonElement Body);
