@@ -13,25 +13,14 @@ public static class ActivityProfiles
     public static ActivityOptions Bookkeeping => new()
     {
         StartToCloseTimeout = TimeSpan.FromSeconds(30),
-        RetryPolicy = new RetryPolicy
-        {
-            InitialInterval = TimeSpan.FromSeconds(1),
-            BackoffCoefficient = 2,
-            MaximumInterval = TimeSpan.FromMinutes(1),
-        },
+        RetryPolicy = BookkeepingRetries,
     };
 
     /// <summary>Gets options for business steps that can fail for good (validation, stock): business failures are non-retryable.</summary>
     public static ActivityOptions BusinessStep => new()
     {
         StartToCloseTimeout = TimeSpan.FromSeconds(30),
-        RetryPolicy = new RetryPolicy
-        {
-            InitialInterval = TimeSpan.FromSeconds(1),
-            BackoffCoefficient = 2,
-            MaximumInterval = TimeSpan.FromSeconds(30),
-            MaximumAttempts = 10,
-        },
+        RetryPolicy = BusinessStepRetries,
     };
 
     /// <summary>
@@ -47,13 +36,7 @@ public static class ActivityProfiles
     public static LocalActivityOptions LocalBusinessStep => new()
     {
         StartToCloseTimeout = TimeSpan.FromSeconds(30),
-        RetryPolicy = new RetryPolicy
-        {
-            InitialInterval = TimeSpan.FromSeconds(1),
-            BackoffCoefficient = 2,
-            MaximumInterval = TimeSpan.FromSeconds(30),
-            MaximumAttempts = 10,
-        },
+        RetryPolicy = BusinessStepRetries,
     };
 
     /// <summary>Gets options for calls to a provider or carrier over HTTP (the client already retries within an attempt).</summary>
@@ -85,12 +68,7 @@ public static class ActivityProfiles
     public static LocalActivityOptions LocalBookkeeping => new()
     {
         StartToCloseTimeout = TimeSpan.FromSeconds(30),
-        RetryPolicy = new RetryPolicy
-        {
-            InitialInterval = TimeSpan.FromSeconds(1),
-            BackoffCoefficient = 2,
-            MaximumInterval = TimeSpan.FromMinutes(1),
-        },
+        RetryPolicy = BookkeepingRetries,
     };
 
     /// <summary>Gets <see cref="LocalBookkeeping"/> not cancelled with the workflow (the closing write of a cancelled run).</summary>
@@ -103,6 +81,22 @@ public static class ActivityProfiles
             return options;
         }
     }
+
+    // Shared by each kind's activity and local-activity options, so the two paths of a step retry alike.
+    private static RetryPolicy BookkeepingRetries => new()
+    {
+        InitialInterval = TimeSpan.FromSeconds(1),
+        BackoffCoefficient = 2,
+        MaximumInterval = TimeSpan.FromMinutes(1),
+    };
+
+    private static RetryPolicy BusinessStepRetries => new()
+    {
+        InitialInterval = TimeSpan.FromSeconds(1),
+        BackoffCoefficient = 2,
+        MaximumInterval = TimeSpan.FromSeconds(30),
+        MaximumAttempts = 10,
+    };
 
     private static TimeSpan SettlementCheckInterval => TimeSpan.FromMinutes(2);
 
