@@ -106,14 +106,14 @@ public sealed class EmbeddedTemporalServer : IAsyncDisposable
         builder.Services.AddSingleton<WorkflowServiceEndpoint>();
         builder.Services.AddSingleton<OperatorServiceEndpoint>();
         builder.Services.AddSingleton<IServiceMethodProvider<WorkflowServiceEndpoint>>(new GrpcServiceBinder<WorkflowServiceEndpoint>(
-            Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
+            "temporal.api.workflowservice.v1.WorkflowService", loggerFactory, engine.WhenDurableAsync));
         builder.Services.AddSingleton<IServiceMethodProvider<OperatorServiceEndpoint>>(new GrpcServiceBinder<OperatorServiceEndpoint>(
-            Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
+            "temporal.api.operatorservice.v1.OperatorService", loggerFactory, engine.WhenDurableAsync));
         if (options.TimeSkipping)
         {
             builder.Services.AddSingleton<TestServiceEndpoint>();
             builder.Services.AddSingleton<IServiceMethodProvider<TestServiceEndpoint>>(new GrpcServiceBinder<TestServiceEndpoint>(
-                Temporalio.Api.TestService.V1.ServiceReflection.Descriptor.Services[0], loggerFactory, engine.WhenDurableAsync));
+                "temporal.api.testservice.v1.TestService", loggerFactory, engine.WhenDurableAsync));
         }
 
         var app = builder.Build();
