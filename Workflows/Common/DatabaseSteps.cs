@@ -11,9 +11,6 @@ namespace Stateset.Workflows.Common;
 /// <param name="local">Whether the run took the local-activity path.</param>
 public sealed class DatabaseSteps(bool local)
 {
-    /// <summary>Gets a value indicating whether the steps run as local activities.</summary>
-    public bool Local => local;
-
     /// <summary>A business step that can fail for good (validation, stock): <see cref="ActivityProfiles.BusinessStep"/>.</summary>
     public Task<TResult> BusinessStepAsync<TActivities, TResult>(Expression<Func<TActivities, Task<TResult>>> call) =>
         local ? Calls.LocalActivityAsync(call, ActivityProfiles.LocalBusinessStep) : Calls.ActivityAsync(call, ActivityProfiles.BusinessStep);
