@@ -11,8 +11,9 @@ namespace Stateset.Gateway.Security;
 /// <summary>
 /// Authenticates a request by the API key in <c>Authorization: Bearer …</c> or <c>X-Api-Key</c> (on the
 /// <c>/events</c> streams also <c>?api_key=</c>, see <see cref="EventStreamQueryParameter"/>). Answers
-/// are cached briefly per key so a busy client costs one database read per half minute, not per request;
-/// a revoked key therefore stops working within that half minute.
+/// are cached briefly per key so a busy client costs one database read per half minute, not per request.
+/// A key revoked through this gateway stops working here at once; other gateway instances stop accepting it
+/// within that half minute.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -50,6 +51,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             entry.AbsoluteExpirationRelativeToNow = CacheFor;
             entry.Size = 1;
+            entry.AddExpirationToken(store.NextRevocation());
             return await store.FindAsync(presented, Context.RequestAborted) is { } key ? PrincipalOf(key) : null;
         });
         return principal is null

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
+using Microsoft.Extensions.Primitives;
 using Npgsql;
 
 namespace Stateset.Gateway.Security;
@@ -17,6 +18,10 @@ public sealed record ApiKeyInfo(
 public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
 {
     private const string KeyPrefix = "ss_";
+
+    // Fired (and replaced) by each revoke through this gateway. One for all keys: a revoke is a rare admin act, so
+    // ending every cached answer costs each busy client one read, and keeps no per-key state that guesses could grow.
+    private Revocation _nextRevocation = new();
 
     /// <summary>Creates a key and returns it in full; this is the only time the secret is visible.</summary>
     public Task<(string Key, ApiKeyInfo Info)> CreateAsync(string name, IReadOnlyCollection<string> scopes, string? createdBy, CancellationToken ct) =>
@@ -80,13 +85,29 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
         return rows.Select(r => new ApiKeyInfo(r.Prefix, r.Name, r.Scopes, r.CreatedAt, r.CreatedBy, r.RevokedAt, r.StationId)).ToList();
     }
 
+    /// <summary>
+    /// Gets a token that fires when this gateway next revokes a key: what is cached of a key expires with it. Take it
+    /// before reading the key, so a revoke that commits after the read still fires it. Other gateway instances learn
+    /// of a revoke when their cached answer expires.
+    /// </summary>
+    public IChangeToken NextRevocation() => Volatile.Read(ref _nextRevocation).Token;
+
     /// <summary>Revokes a key; returns false when there is no such key.</summary>
     public async Task<bool> RevokeAsync(string prefix, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await connection.ExecuteAsync(
+        var revoked = await connection.ExecuteAsync(
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, @now) WHERE prefix = @prefix",
             new { prefix, now = time.GetUtcNow() }) > 0;
+
+        // After the commit: a lookup whose token is the new one reads the revoked row. The fired source is not
+        // disposed: a lookup may be reading its token this very moment, and it holds no timer or handle.
+        if (revoked)
+        {
+            await Interlocked.Exchange(ref _nextRevocation, new Revocation()).Source.CancelAsync();
+        }
+
+        return revoked;
     }
 
     private static bool TrySplit(string key, out string prefix, out string secret)
@@ -125,5 +146,15 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource, TimeProvider time)
             """,
             new { prefix, name, hash = Hash(secret), scopes = scopes.ToArray(), createdBy, stationId });
         return new ApiKeyInfo(prefix, name, [.. scopes], createdAt, createdBy, null, stationId);
+    }
+
+    /// <summary>The source a revoke fires, with the change token cached answers expire on.</summary>
+    private sealed class Revocation
+    {
+        public Revocation() => Token = new CancellationChangeToken(Source.Token);
+
+        public CancellationTokenSource Source { get; } = new();
+
+        public IChangeToken Token { get; }
     }
 }

@@ -77,6 +77,26 @@ public sealed class ApiKeysApiTests(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
+    [Fact]
+    public async Task Revoke_StopsACachedKeyAtOnce_OnTheGatewayThatRevokedIt()
+    {
+        using var admin = gateway.CreateClient(GatewayFixture.AdminKey);
+        var created = await admin.PostAsJsonAsync(new Uri("/api-keys", UriKind.Relative), new { name = "cached", scopes = new[] { "admin" } });
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+        using var cached = gateway.CreateClient(body.GetProperty("key").GetString()!);
+        using var accepted = await cached.GetAsync(new Uri("/api-keys", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+
+        // The key's answer is now cached for half a minute; the revoke must end it here, not when it expires.
+        using var revoked = await admin.DeleteAsync(new Uri($"/api-keys/{body.GetProperty("info").GetProperty("prefix").GetString()}", UriKind.Relative));
+        using var refused = await cached.GetAsync(new Uri("/api-keys", UriKind.Relative));
+        using var stillAdmin = await admin.GetAsync(new Uri("/api-keys", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, stillAdmin.StatusCode);
+    }
+
     [Theory]
     [InlineData("{\"name\":\"\",\"scopes\":[\"client\"]}", "name")]
     [InlineData("{\"name\":\"x\",\"scopes\":[]}", "scopes")]

@@ -204,8 +204,9 @@ public sealed class ConsoleBrowserTests(EndToEndFixture system, ITestOutputHelpe
             using var revoked = await admin.DeleteAsync(new Uri($"/api-keys/{prefix}", UriKind.Relative));
             Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
 
-            // The gateway remembers a key's answer for up to 30 s; from when it refuses the key, a stream that
-            // reconnects is refused too. Nothing else happens on the page until the stream ends.
+            // The gateway that revoked the key refuses it at once (another instance would within the 30 s it
+            // remembers a key's answer); from then a stream that reconnects is refused too. Nothing else happens on
+            // the page until the stream ends.
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(45);
             while (true)
             {
