@@ -188,8 +188,16 @@ public class StatesetSystem : IAsyncLifetime
     protected virtual async Task<(WorkflowEnvironment Temporal, Uri? Ui)> StartTemporalAsync()
     {
         var launchesUi = Environment.GetEnvironmentVariable("TEMPORAL_ADDRESS") is not { Length: > 0 } && TemporalEnvironments.LaunchesEmbeddedServer(timeSkipping: true);
-        var uiPort = launchesUi ? FreePort() : 0;
-        var temporal = await TemporalEnvironments.StartTimeSkippingAsync(launchesUi ? ["--ui-port", $"{uiPort}"] : null);
+        var uiPort = 0;
+
+        // A port picked once and kept across retried launches could be taken meanwhile, failing every later attempt.
+        IReadOnlyList<string> UiArgs()
+        {
+            uiPort = FreePort();
+            return ["--ui-port", $"{uiPort}"];
+        }
+
+        var temporal = await TemporalEnvironments.StartTimeSkippingAsync(launchesUi ? UiArgs : null);
         var ui = launchesUi ? new Uri($"http://127.0.0.1:{uiPort}") :
             Environment.GetEnvironmentVariable("TEMPORAL_UI_URL") is { Length: > 0 } url ? new Uri(url) : null;
         return (temporal, ui);

@@ -41,9 +41,10 @@ public static class TemporalEnvironments
 
     /// <summary>
     /// Starts a time-skipping test server (<see cref="WorkflowEnvironment.StartTimeSkippingAsync"/>), or connects to
-    /// <c>TEMPORAL_ADDRESS</c>. <paramref name="extraArgs"/> follow the port on the test server's command line.
+    /// <c>TEMPORAL_ADDRESS</c>. <paramref name="extraArgs"/>, asked again for each launch attempt (so a port it names is
+    /// chosen afresh when a slow start is retried), follow the port on the test server's command line.
     /// </summary>
-    public static async Task<WorkflowEnvironment> StartTimeSkippingAsync(IReadOnlyList<string>? extraArgs = null)
+    public static async Task<WorkflowEnvironment> StartTimeSkippingAsync(Func<IReadOnlyList<string>>? extraArgs = null)
     {
         if (await ConnectToRunningServerAsync() is { } running)
         {
@@ -53,7 +54,7 @@ public static class TemporalEnvironments
         var executable = Environment.GetEnvironmentVariable("STATESET_TEMPORAL_TEST_SERVER") is { Length: > 0 } chosen ? chosen : EmbeddedServerExecutable;
         return await LaunchAsync(() => WorkflowEnvironment.StartTimeSkippingAsync(new()
         {
-            TestServer = new() { ExistingPath = executable, ExtraArgs = extraArgs },
+            TestServer = new() { ExistingPath = executable, ExtraArgs = extraArgs?.Invoke() },
         }));
     }
 
